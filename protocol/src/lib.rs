@@ -1,0 +1,34 @@
+//! Wire formats and protocol maths shared by the card and the phone.
+//!
+//! This crate does no I/O: no sockets, no clocks, no OS randomness. Randomness comes in as a
+//! `rand_core::CryptoRngCore` the caller seeds; time comes in as a parameter.
+//!
+//! What it covers:
+//! - ISO/IEC 7816-4 command and response APDUs ([`apdu`]), all four cases, short and extended
+//!   length, command chaining and GET RESPONSE;
+//! - BER-TLV ([`tlv`]) with multi-byte tags and lengths;
+//! - ICAO Doc 9303 part 11 PACE ([`pace`]) with ECDH generic mapping on NIST P-256 and AES-128
+//!   secure messaging ([`sm`]), chip side and terminal side;
+//! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
+//!   Authentication ([`aa`]).
+//!
+//! What it deliberately does not do: hold card state (that is `sim-card`), drive a flow (that
+//! is the phone app), or talk to a reader.
+//!
+//! The public interface is the modules below plus [`Error`].
+
+pub mod aa;
+pub mod apdu;
+mod error;
+mod reader;
+pub mod lds;
+pub mod pace;
+pub mod pki;
+pub mod sm;
+pub mod sod;
+pub mod tlv;
+
+pub use error::{DecodeErrorKind, Error};
+
+/// The eMRTD LDS1 application identifier (ICAO 9303-10 §3.11.3).
+pub const EMRTD_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];

@@ -1,0 +1,1 @@
+//! The virtual IC resident registration card (being written).
