@@ -1,1 +1,28 @@
-//! The virtual IC resident registration card (being written).
+//! The virtual IC resident registration card.
+//!
+//! - [`SmartCard`]: the sans-IO shape every card has here (power on, transmit bytes, power off),
+//!   after vpicc-rs's `VSmartCard`.
+//! - The card itself (being written): an ICAO 9303 eMRTD-profile chip personalised from a
+//!   resident record.
+//! - [`vpcd`]: the socket transport that plugs a card into pcscd's vpcd reader.
+
+pub mod vpcd;
+
+/// A contactless card as seen by a reader: sans-IO, bytes in and bytes out.
+pub trait SmartCard {
+    /// The card enters the field: cold reset. Returns the ATR.
+    fn power_on(&mut self) -> Vec<u8>;
+    /// The card leaves the field. Volatile state (selected file, secure channel) is lost;
+    /// persistent state (retry counters) is kept.
+    fn power_off(&mut self);
+    /// Warm reset. Returns the ATR.
+    fn reset(&mut self) -> Vec<u8> {
+        self.power_off();
+        self.power_on()
+    }
+    /// The ATR without changing state.
+    fn atr(&self) -> Vec<u8>;
+    /// Process one command APDU and return the response APDU (data and SW1 SW2). Any input
+    /// gets a well-formed response; nothing panics.
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
+}

@@ -1,0 +1,1 @@
+//! The vsmartcard vpcd socket transport (being written).
