@@ -72,9 +72,10 @@ pub enum Error {
     /// A hash in EF.SOD does not match the data group it covers.
     #[error("data group {0} hash does not match EF.SOD")]
     HashMismatch(u8),
-    /// A certificate chain problem in Passive Authentication.
+    /// A certificate was not accepted (chain, validity window, signature, profile), in
+    /// Passive Authentication or when building one.
     #[error("certificate: {0}")]
-    Certificate(String),
+    Certificate(crate::pki::CertificateError),
     /// A protocol step arrived in the wrong state.
     #[error("protocol state: {0}")]
     State(&'static str),
