@@ -82,6 +82,9 @@ pub enum Error {
     /// Padding (ISO/IEC 9797-1 method 2) is wrong after decryption.
     #[error("bad padding")]
     BadPadding,
+    /// An ISO 18013-5 mdoc failed to decode, encode or verify.
+    #[error("mdoc: {0}")]
+    Mdoc(crate::mdoc::MdocError),
 }
 
 impl Error {

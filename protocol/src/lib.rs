@@ -9,6 +9,7 @@
 //! - BER-TLV ([`tlv`]) with multi-byte tags and lengths;
 //! - ICAO Doc 9303 part 11 PACE ([`pace`]) with ECDH generic mapping on NIST P-256 and AES-128
 //!   secure messaging ([`sm`]), chip side and terminal side;
+//! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
 //!
@@ -22,6 +23,7 @@ pub mod apdu;
 mod error;
 mod reader;
 pub mod lds;
+pub mod mdoc;
 pub mod pace;
 pub mod pki;
 pub mod sm;

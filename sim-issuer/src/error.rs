@@ -10,4 +10,13 @@ pub enum Error {
     /// The rollout policy refuses the application.
     #[error("refused: {0}")]
     Refused(Refusal),
+    /// A resident registration number is malformed; the string names the problem.
+    #[error("invalid resident registration number: {0}")]
+    InvalidRrn(&'static str),
+    /// A resident with this id or RRN is already registered.
+    #[error("resident already registered")]
+    DuplicateResident,
+    /// No resident with this id.
+    #[error("unknown resident")]
+    UnknownResident,
 }

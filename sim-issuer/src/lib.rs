@@ -5,12 +5,16 @@
 //!
 //! What it covers:
 //! - the rollout policy read from a TOML data file ([`policy`], `data/rollout.toml`) and the
-//!   eligibility check whose every refusal names its reason.
+//!   eligibility check whose every refusal names its reason;
+//! - resident registration numbers of both kinds ([`rrn`]) and the resident registry
+//!   ([`registry`]) with card state and phone registrations.
 //!
 //! The public interface is the modules below plus [`Error`] and [`UnixTime`].
 
 mod error;
 pub mod policy;
+pub mod registry;
+pub mod rrn;
 pub mod time;
 
 pub use error::Error;
