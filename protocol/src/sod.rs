@@ -37,7 +37,7 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::Certificate;
 
-use crate::pki::{self, CertificateError, CertifiedKey};
+use crate::pki::{self, CertificateError, CertifiedKey, KeyUsages};
 use crate::tlv::{self, Tag};
 use crate::{DecodeErrorKind, Error};
 
@@ -398,7 +398,9 @@ pub struct PassiveAuthReport {
 ///    valid at `now` (unix seconds), else [`Error::Certificate`] with
 ///    [`CertificateError::UntrustedIssuer`] (no anchor issued it), or
 ///    [`CertificateError::Expired`] / [`CertificateError::NotYetValid`];
-/// 4. check the hash of every supplied data group (number, whole file), else
+/// 4. check the Document Signer's keyUsage allows digitalSignature, else
+///    [`CertificateError::KeyUsage`];
+/// 5. check the hash of every supplied data group (number, whole file), else
 ///    [`Error::HashMismatch`], or [`Error::DataGroupNotCovered`] if EF.SOD has no hash for it.
 pub fn passive_authentication(
     sod: &[u8],
@@ -432,6 +434,10 @@ pub fn passive_authentication(
         (None, Some(e)) => return Err(e),
         (None, None) => return Err(CertificateError::UntrustedIssuer.into()),
     };
+    // 9303-12 §7.1.1 Table 6: a Document Signer's keyUsage is digitalSignature.
+    if !pki::has_key_usage(&sod.ds_cert, KeyUsages::DigitalSignature) {
+        return Err(CertificateError::KeyUsage.into());
+    }
 
     let mut checked = Vec::new();
     for &(n, bytes) in data_groups {
@@ -630,6 +636,16 @@ mod tests {
             Err(Error::BadSignature(
                 "messageDigest does not match the LDSSecurityObject"
             ))
+        );
+    }
+
+    #[test]
+    fn sod_signed_directly_by_the_csca_is_refused() {
+        let c = card(1);
+        let sod = create_sod(&c.dgs(), &c.csca).unwrap();
+        assert_eq!(
+            passive_authentication(&sod, &c.dgs(), &anchors(&c), T0 + 1),
+            Err(Error::Certificate(CertificateError::KeyUsage))
         );
     }
 
