@@ -26,7 +26,7 @@ use der::asn1::{
     BitString, GeneralizedTime, Ia5String, OctetString, PrintableStringRef, SetOfVec, UtcTime,
     Utf8StringRef,
 };
-use der::{Any, DateTime, Decode, DecodePem, Encode, EncodePem};
+use der::{Any, DateTime, Decode, DecodePem, Encode};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rand_core::CryptoRngCore;
@@ -37,7 +37,7 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, IssuerAltName, KeyUsage, KeyUsages,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, IssuerAltName, KeyUsage,
     SubjectKeyIdentifier,
 };
 use x509_cert::ext::Extension;
@@ -45,6 +45,7 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
+pub use x509_cert::ext::pkix::KeyUsages;
 pub use x509_cert::Certificate;
 
 use crate::Error;
@@ -79,6 +80,9 @@ pub enum CertificateError {
     IssuerNotCa,
     /// No trust anchor issued the certificate (a foreign or unknown root).
     UntrustedIssuer,
+    /// The certificate's keyUsage does not allow what it was used for (for example a CA
+    /// certificate signing EF.SOD directly).
+    KeyUsage,
     /// The signature or key algorithm is not ECDSA P-256 with SHA-256.
     UnsupportedAlgorithm,
     /// A value cannot go into a certificate (for example a country code that is not two
@@ -98,6 +102,7 @@ impl fmt::Display for CertificateError {
             Self::Signature => f.write_str("signature does not verify"),
             Self::IssuerNameMismatch => f.write_str("issuer name mismatch"),
             Self::IssuerNotCa => f.write_str("issuer is not a CA"),
+            Self::KeyUsage => f.write_str("key usage does not allow this use"),
             Self::UntrustedIssuer => f.write_str("not issued by any trust anchor"),
             Self::UnsupportedAlgorithm => {
                 f.write_str("unsupported algorithm (want ECDSA P-256 with SHA-256)")
@@ -131,6 +136,7 @@ pub enum CertUsage {
 pub struct CertifiedKey {
     key: SigningKey,
     cert: Certificate,
+    cert_der: Vec<u8>,
 }
 
 impl CertifiedKey {
@@ -140,7 +146,12 @@ impl CertifiedKey {
         if &cert_key != key.verifying_key() {
             return Err(CertificateError::BadInput("certificate is not for this key").into());
         }
-        Ok(Self { key, cert })
+        let cert_der = cert.to_der()?;
+        Ok(Self {
+            key,
+            cert,
+            cert_der,
+        })
     }
 
     /// The private key.
@@ -155,14 +166,13 @@ impl CertifiedKey {
 
     /// The certificate, DER encoded.
     pub fn cert_der(&self) -> Vec<u8> {
-        // A certificate this module built (or decoded) always re-encodes.
-        self.cert.to_der().unwrap_or_default()
+        self.cert_der.clone()
     }
 
     /// The certificate, PEM encoded (`-----BEGIN CERTIFICATE-----`, LF line endings).
     pub fn cert_pem(&self) -> String {
-        self.cert
-            .to_pem(der::pem::LineEnding::LF)
+        // Base64 of bytes we hold cannot fail; the fallback is unreachable in practice.
+        der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &self.cert_der)
             .unwrap_or_default()
     }
 
@@ -273,7 +283,7 @@ fn root(
         extensions: Some(extensions),
     };
     let cert = sign_tbs(tbs, &key)?;
-    Ok(CertifiedKey { key, cert })
+    CertifiedKey::new(key, cert)
 }
 
 /// Issue a certificate for a fresh key under `issuer`, with the extension profile of `usage`.
@@ -335,7 +345,7 @@ pub fn issue(
         extensions: Some(extensions),
     };
     let cert = sign_tbs(tbs, &issuer.key)?;
-    Ok(CertifiedKey { key, cert })
+    CertifiedKey::new(key, cert)
 }
 
 /// Check that `cert` was issued by `issuer` and is valid at `now` (unix seconds): the issuer
@@ -397,6 +407,18 @@ pub fn parse_der(der: &[u8]) -> Result<Certificate, Error> {
 /// Decode one PEM certificate (`-----BEGIN CERTIFICATE-----`).
 pub fn parse_pem(pem: &str) -> Result<Certificate, Error> {
     Ok(Certificate::from_pem(pem.as_bytes())?)
+}
+
+/// True if the certificate has a keyUsage extension that includes `usage` (RFC 5280
+/// §4.2.1.3). A certificate without keyUsage does not qualify: 9303-12 and 18013-5 make it
+/// mandatory.
+pub fn has_key_usage(cert: &Certificate, usage: KeyUsages) -> bool {
+    cert.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == ID_CE_KEY_USAGE)
+        .any(|e| KeyUsage::from_der(e.extn_value.as_bytes()).is_ok_and(|ku| ku.0.contains(usage)))
 }
 
 /// True if the certificate has basicConstraints with cA TRUE.
