@@ -7,11 +7,16 @@
 //! - the rollout policy read from a TOML data file ([`policy`], `data/rollout.toml`) and the
 //!   eligibility check whose every refusal names its reason;
 //! - resident registration numbers of both kinds ([`rrn`]) and the resident registry
-//!   ([`registry`]) with card state and phone registrations.
+//!   ([`registry`]) with card state and phone registrations;
+//! - the issuer's PKI ([`pki`]) and the issuance service core ([`issuer`]): desk offers,
+//!   OpenID4VCI-shaped token, nonce and credential endpoints for both routes, revocation,
+//!   status, IC card production, all idempotent.
 //!
 //! The public interface is the modules below plus [`Error`] and [`UnixTime`].
 
 mod error;
+pub mod issuer;
+pub mod pki;
 pub mod policy;
 pub mod registry;
 pub mod rrn;
