@@ -86,6 +86,12 @@ pub enum Error {
     /// No credential with this document number.
     #[error("unknown document number")]
     UnknownDocument,
+    /// The QR image cannot be made; names why.
+    #[error("QR code: {0}")]
+    Qr(&'static str),
+    /// The data directory's database failed; names the problem. The call changed nothing.
+    #[error("storage: {0}")]
+    Storage(String),
     /// The idempotency key was used before with a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,

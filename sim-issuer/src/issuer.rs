@@ -29,11 +29,12 @@ use crate::pki::IssuerPki;
 use crate::policy::{Channel, Decision, Policy, Route};
 use crate::registry::{CardState, Registry, Resident, ResidentId};
 use crate::rrn::Rrn;
+use crate::store::{Command, Meta, Store};
 use crate::time::{age_on, local_date, UnixTime};
 use crate::Error;
 
 /// Knobs of the issuance service.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IssuerConfig {
     /// The issuer identifier and base URL (`aud` of proof JWTs).
     pub base_url: String,
@@ -67,17 +68,12 @@ impl Default for IssuerConfig {
 
 /// What the clerk checks when a holder of a plastic card stands at the desk (simulated:
 /// the clerk reads the RRN off the card and compares the photo with the face).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InPersonCheck {
     /// The RRN printed on the card presented (full; `Debug` of [`Rrn`] masks it).
-    #[serde(serialize_with = "ser_rrn")]
     pub presented_rrn: Rrn,
     /// The photo on the card matches the person.
     pub face_matches: bool,
-}
-
-fn ser_rrn<S: serde::Serializer>(r: &Rrn, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&r.expose())
 }
 
 /// A one-time credential offer made at the desk.
@@ -240,6 +236,7 @@ pub struct Issuer {
     active: BTreeMap<ResidentId, String>,
     idempotency: BTreeMap<String, ([u8; 32], Stored)>,
     next_document: u64,
+    store: Option<Store>,
 }
 
 const YEAR_SECONDS: i64 = 365 * 86_400;
@@ -287,7 +284,86 @@ impl Issuer {
             active: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             next_document: 1,
+            store: None,
         })
+    }
+
+    /// An issuer kept in the data directory `dir` (SQLite, see [`crate::store`]). A new
+    /// directory makes a new issuer from `seed`, `config`, `policy_toml` and `now`; an
+    /// existing one restores the issuer it holds (its own seed, configuration and policy;
+    /// the arguments are then unused) with every resident, offer, credential and
+    /// revocation.
+    pub fn open(
+        dir: &std::path::Path,
+        seed: u64,
+        config: IssuerConfig,
+        policy_toml: &str,
+        now: UnixTime,
+    ) -> Result<Self, Error> {
+        let (mut store, meta, journal) = Store::open(dir)?;
+        let meta = match meta {
+            Some(m) => m,
+            None => {
+                let m = Meta {
+                    seed,
+                    created_at: now,
+                    config,
+                    policy_toml: policy_toml.to_owned(),
+                };
+                // Validate before anything is written.
+                Policy::from_toml(&m.policy_toml)?;
+                store.write_meta(&m)?;
+                m
+            }
+        };
+        let policy = Policy::from_toml(&meta.policy_toml)?;
+        let mut issuer = Self::new(meta.seed, meta.config, policy, meta.created_at)?;
+        for cmd in journal {
+            issuer.apply(cmd);
+        }
+        issuer.store = Some(store);
+        Ok(issuer)
+    }
+
+    /// Replay one journaled call (its answer was given before the restart).
+    fn apply(&mut self, cmd: Command) {
+        let _ = match cmd {
+            Command::Register { resident } => self.register(resident),
+            Command::Nonce { now } => self.nonce(now).map(drop),
+            Command::DeskOffer {
+                key,
+                resident,
+                desk_district,
+                check,
+                now,
+            } => self
+                .desk_offer(&key, resident, &desk_district, &check, now)
+                .map(drop),
+            Command::IcCard { key, resident, now } => {
+                self.desk_ic_card(&key, resident, now).map(drop)
+            }
+            Command::Token { key, req, now } => self.token(&key, &req, now).map(drop),
+            Command::Credential {
+                key,
+                access_token,
+                req,
+                now,
+            } => self.credential(&key, &access_token, &req, now).map(drop),
+            Command::CardLost { key, resident, now } => self.report_card_lost(&key, resident, now),
+            Command::PhoneLost {
+                key,
+                document_number,
+                now,
+            } => self.report_phone_lost(&key, &document_number, now),
+        };
+    }
+
+    /// Journal a state-changing call before it runs (no-op in memory-only mode).
+    fn log(&mut self, cmd: impl FnOnce() -> Command) -> Result<(), Error> {
+        match &mut self.store {
+            Some(s) => s.append(&cmd()),
+            None => Ok(()),
+        }
     }
 
     /// The configuration.
@@ -312,6 +388,12 @@ impl Issuer {
 
     /// Register a resident (population set-up; not an endpoint).
     pub fn register(&mut self, r: Resident) -> Result<(), Error> {
+        if self.registry.get(r.id).is_ok() || self.registry.by_rrn(&r.rrn).is_some() {
+            return Err(Error::DuplicateResident);
+        }
+        self.log(|| Command::Register {
+            resident: r.clone(),
+        })?;
         self.registry.insert(r)
     }
 
@@ -381,7 +463,8 @@ impl Issuer {
 
     /// Nonce endpoint (OID4VCI §7): a fresh single-use nonce for a proof JWT or for the
     /// card's Active Authentication. Expired nonces are dropped here.
-    pub fn nonce(&mut self, now: UnixTime) -> NonceResponse {
+    pub fn nonce(&mut self, now: UnixTime) -> Result<NonceResponse, Error> {
+        self.log(|| Command::Nonce { now })?;
         self.nonces.retain(|_, n| n.expires_at >= now);
         let c_nonce = self.random_token(16);
         self.nonces.insert(
@@ -391,7 +474,7 @@ impl Issuer {
                 used: false,
             },
         );
-        NonceResponse { c_nonce }
+        Ok(NonceResponse { c_nonce })
     }
 
     fn consume_nonce(&mut self, nonce: &str, now: UnixTime) -> Result<(), Error> {
@@ -444,6 +527,13 @@ impl Issuer {
         check: &InPersonCheck,
         now: UnixTime,
     ) -> Result<DeskOffer, Error> {
+        self.log(|| Command::DeskOffer {
+            key: idempotency_key.to_owned(),
+            resident,
+            desk_district: desk_district.to_owned(),
+            check: check.clone(),
+            now,
+        })?;
         let fp = fingerprint("desk_offer", &(resident, desk_district, check));
         self.idempotent(
             idempotency_key,
@@ -525,6 +615,11 @@ impl Issuer {
         req: &TokenRequest,
         now: UnixTime,
     ) -> Result<TokenResponse, Error> {
+        self.log(|| Command::Token {
+            key: idempotency_key.to_owned(),
+            req: req.clone(),
+            now,
+        })?;
         let fp = fingerprint("token", req);
         self.idempotent(
             idempotency_key,
@@ -650,6 +745,12 @@ impl Issuer {
         req: &CredentialRequest,
         now: UnixTime,
     ) -> Result<CredentialResponse, Error> {
+        self.log(|| Command::Credential {
+            key: idempotency_key.to_owned(),
+            access_token: access_token.to_owned(),
+            req: req.clone(),
+            now,
+        })?;
         let fp = fingerprint("credential", &(access_token, req));
         self.idempotent(
             idempotency_key,
@@ -786,6 +887,11 @@ impl Issuer {
         resident: ResidentId,
         now: UnixTime,
     ) -> Result<(), Error> {
+        self.log(|| Command::CardLost {
+            key: idempotency_key.to_owned(),
+            resident,
+            now,
+        })?;
         let fp = fingerprint("report_card_lost", &resident);
         self.idempotent(
             idempotency_key,
@@ -823,6 +929,11 @@ impl Issuer {
         document_number: &str,
         now: UnixTime,
     ) -> Result<(), Error> {
+        self.log(|| Command::PhoneLost {
+            key: idempotency_key.to_owned(),
+            document_number: document_number.to_owned(),
+            now,
+        })?;
         let fp = fingerprint("report_phone_lost", &document_number);
         self.idempotent(
             idempotency_key,
@@ -924,6 +1035,11 @@ impl Issuer {
         resident: ResidentId,
         now: UnixTime,
     ) -> Result<IcCardReceipt, Error> {
+        self.log(|| Command::IcCard {
+            key: idempotency_key.to_owned(),
+            resident,
+            now,
+        })?;
         let fp = fingerprint("desk_ic_card", &resident);
         self.idempotent(
             idempotency_key,

@@ -96,7 +96,7 @@ fn pre_auth(offer: &DeskOffer, tx: &str, phone: &str) -> TokenRequest {
 }
 
 fn credential_request(i: &mut Issuer, device: &SigningKey, t: UnixTime) -> CredentialRequest {
-    let nonce = i.nonce(t).c_nonce;
+    let nonce = i.nonce(t).unwrap().c_nonce;
     CredentialRequest {
         credential_configuration_id: oid4vci::MRRC_CONFIGURATION_ID.into(),
         proofs: Proofs {
@@ -355,7 +355,7 @@ fn credential_endpoint_refuses_bad_tokens_proofs_and_nonces_by_name() {
         Err(Error::UnknownNonce)
     );
     let wrong_aud = {
-        let n = i.nonce(now()).c_nonce;
+        let n = i.nonce(now()).unwrap().c_nonce;
         CredentialRequest {
             proofs: Proofs {
                 jwt: vec![oid4vci::sign_proof_jwt(
@@ -582,7 +582,7 @@ fn ic_card(i: &mut Issuer, key: &str) -> IcCardReceipt {
 }
 
 fn evidence(i: &mut Issuer, card: &CardPersonalisation, t: UnixTime) -> TokenRequest {
-    let nonce = i.nonce(t).c_nonce;
+    let nonce = i.nonce(t).unwrap().c_nonce;
     let aa_key = SigningKey::from_bytes(&card.aa_private_key.into()).unwrap();
     let sig = protocol::aa::sign_challenge(&aa_key, &oid4vci::aa_challenge(&nonce));
     TokenRequest::CardEvidence {
