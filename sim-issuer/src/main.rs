@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim_issuer::http::{app, AppState};
 use sim_issuer::issuer::{Issuer, IssuerConfig};
-use sim_issuer::policy::Policy;
+use sim_issuer::policy::{Policy, DEFAULT_ROLLOUT_TOML};
 use sim_issuer::sample;
 
 #[derive(Parser)]
@@ -35,6 +35,10 @@ enum Cmd {
         /// A rollout policy file to use instead of the shipped one.
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// Keep the issuer in this directory (SQLite): a restart restores it. Without it
+        /// the issuer lives in memory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Issue a credential for a generated resident and write `mdoc.cbor`, `issuer-signed.cbor`
     /// and `iaca-root.pem` into DIR.
@@ -62,16 +66,29 @@ fn main() -> anyhow::Result<()> {
             seed,
             residents,
             policy,
+            data_dir,
         } => {
-            let policy = match policy {
-                Some(p) => Policy::from_toml(
-                    &std::fs::read_to_string(&p).with_context(|| format!("reading {p:?}"))?,
-                )?,
-                None => Policy::default_rollout(),
+            let policy_toml = match policy {
+                Some(p) => std::fs::read_to_string(&p).with_context(|| format!("reading {p:?}"))?,
+                None => DEFAULT_ROLLOUT_TOML.to_owned(),
             };
             let now = unix_now();
-            let mut issuer = Issuer::new(seed, IssuerConfig::default(), policy, now)?;
-            sample::populate(&mut issuer, seed, residents, now)?;
+            let issuer = match data_dir {
+                Some(dir) => {
+                    let mut issuer =
+                        Issuer::open(&dir, seed, IssuerConfig::default(), &policy_toml, now)?;
+                    if issuer.registry().is_empty() {
+                        sample::populate(&mut issuer, seed, residents, now)?;
+                    }
+                    issuer
+                }
+                None => {
+                    let policy = Policy::from_toml(&policy_toml)?;
+                    let mut issuer = Issuer::new(seed, IssuerConfig::default(), policy, now)?;
+                    sample::populate(&mut issuer, seed, residents, now)?;
+                    issuer
+                }
+            };
             let state = AppState::new(issuer, Arc::new(unix_now));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
