@@ -72,9 +72,13 @@ pub enum Error {
     /// A hash in EF.SOD does not match the data group it covers.
     #[error("data group {0} hash does not match EF.SOD")]
     HashMismatch(u8),
-    /// A certificate chain problem in Passive Authentication.
+    /// Passive Authentication was given a data group that EF.SOD has no hash for.
+    #[error("data group {0} is not covered by EF.SOD")]
+    DataGroupNotCovered(u8),
+    /// A certificate was not accepted (chain, validity window, signature, profile), in
+    /// Passive Authentication or when building one.
     #[error("certificate: {0}")]
-    Certificate(String),
+    Certificate(crate::pki::CertificateError),
     /// A protocol step arrived in the wrong state.
     #[error("protocol state: {0}")]
     State(&'static str),
