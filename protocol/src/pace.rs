@@ -309,7 +309,11 @@ fn decode_point(bytes: &[u8]) -> Result<ProjectivePoint, Error> {
 }
 
 fn encode_point(point: &ProjectivePoint) -> Vec<u8> {
-    point.to_affine().to_encoded_point(false).as_bytes().to_vec()
+    point
+        .to_affine()
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec()
 }
 
 /// The x-coordinate of SK·PK, the ECDH shared secret (9303-11 §4.4.3.3.1 / §4.4.3.2; BSI
@@ -367,13 +371,37 @@ fn dad_content(bytes: &[u8]) -> Result<&[u8], Error> {
     Ok(value)
 }
 
+/// The data objects the terminal sends, in step order (9303-11 §4.4.4.2).
+const PCD_TAGS: [Tag; 3] = [TAG_PCD_MAPPING, TAG_PCD_EPHEMERAL, TAG_PCD_TOKEN];
+/// The data objects the chip sends, in step order.
+const PICC_TAGS: [Tag; 4] = [
+    TAG_PICC_NONCE,
+    TAG_PICC_MAPPING,
+    TAG_PICC_EPHEMERAL,
+    TAG_PICC_TOKEN,
+];
+
+/// The error for a data object that is not the one this step expects: a step out of order
+/// if the tag belongs to another step of the protocol, malformed input otherwise.
+fn unexpected_tag(found: Tag, step_tags: &[Tag]) -> Error {
+    if step_tags.contains(&found) {
+        Error::State("GENERAL AUTHENTICATE step out of order")
+    } else {
+        Error::decode(DAD, DecodeErrorKind::BadTag, 2)
+    }
+}
+
 /// Strict: the template holds exactly one data object, with `tag` (the chip's reading of the
 /// terminal's commands).
 fn dad_single(bytes: &[u8], tag: Tag) -> Result<&[u8], Error> {
     let content = dad_content(bytes)?;
+    if content.is_empty() {
+        // An empty template is the first step's command.
+        return Err(Error::State("GENERAL AUTHENTICATE step out of order"));
+    }
     let (t, value, used) = tlv::read_one(content)?;
     if t != tag {
-        return Err(Error::decode(DAD, DecodeErrorKind::BadTag, 2));
+        return Err(unexpected_tag(t, &PCD_TAGS));
     }
     if used != content.len() {
         return Err(Error::decode(DAD, DecodeErrorKind::TrailingData, used));
@@ -386,7 +414,13 @@ fn dad_single(bytes: &[u8], tag: Tag) -> Result<&[u8], Error> {
 /// to the last one, BSI TR-03110-3 §B.11.1).
 fn dad_find(bytes: &[u8], tag: Tag) -> Result<&[u8], Error> {
     let content = dad_content(bytes)?;
-    tlv::find(content, tag)?.ok_or(Error::decode(DAD, DecodeErrorKind::Missing, bytes.len()))
+    if let Some(value) = tlv::find(content, tag)? {
+        return Ok(value);
+    }
+    match tlv::TlvIter::new(content).find_map(|item| item.ok()) {
+        Some((other, _)) => Err(unexpected_tag(other, &PICC_TAGS)),
+        None => Err(Error::decode(DAD, DecodeErrorKind::Missing, bytes.len())),
+    }
 }
 
 fn dad(tag: Tag, value: &[u8]) -> Vec<u8> {
@@ -488,8 +522,10 @@ impl ChipPace {
             ChipState::AwaitStart => {
                 // Step 1 (9303-11 §4.4.3.1, §4.4.4.2): the command is an empty 7C; answer
                 // with the encrypted nonce z = E(Kπ, s).
-                if !dad_content(data)?.is_empty() {
-                    return Err(Error::decode(DAD, DecodeErrorKind::TrailingData, 2));
+                let content = dad_content(data)?;
+                if !content.is_empty() {
+                    let (t, _, _) = tlv::read_one(content)?;
+                    return Err(unexpected_tag(t, &PCD_TAGS));
                 }
                 let mut nonce = Zeroizing::new([0u8; 16]);
                 rng.fill_bytes(nonce.as_mut_slice());
@@ -708,6 +744,458 @@ impl TerminalPace {
                 Ok((TerminalState::Finished, TerminalStep::Established(keys)))
             }
             TerminalState::Finished => Err(Error::State("PACE already finished or failed")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s.replace(' ', "")).unwrap()
+    }
+
+    fn h16(s: &str) -> [u8; 16] {
+        h(s).try_into().unwrap()
+    }
+
+    // ---- ICAO 9303-11 Appendix G.1 (PACE, ECDH generic mapping, brainpoolP256r1,
+    // AES-128). The curve differs from ours; the KDF, the nonce encryption and the token
+    // MAC are curve-independent, so those numbers apply as they are.
+
+    /// App. G.1: MRZ information "T22000129364081251010318" (document number T22000129,
+    /// birth 640812, expiry 101031 with check digits), K = SHA-1(MRZ information).
+    const G1_MRZ_INFO: &str = "T22000129364081251010318";
+    const G1_K_SEED: &str = "7E2D2A41C74EA0B38CD36F863939BFA8E9032AAD";
+    const G1_K_PI: &str = "89DED1B26624EC1E634C1989302849DD";
+    const G1_Z: &str = "95A3A016522EE98D01E76CB6B98B42C3";
+    const G1_S: &str = "3F00C4D39D153F2B2A214A078D899B22";
+    const G1_SHARED_SECRET: &str =
+        "28768D20701247DAE81804C9E780EDE582A9996DB4A315020B2733197DB84925";
+    const G1_KS_ENC: &str = "F5F0E35C0D7161EE6724EE513A0D9A7F";
+    const G1_KS_MAC: &str = "FE251C7858B356B24514B3BD5F4297D1";
+    /// App. G.1: the terminal's (IFD) and the chip's (IC) ephemeral public keys on Ĝ.
+    const G1_PK_IFD: &str = "042DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C\
+                             3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462";
+    const G1_PK_IC: &str = "049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB\
+                            7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094";
+
+    #[test]
+    fn password_key_from_the_mrz_matches_9303_appendix_g1() {
+        let k = Sha1::digest(G1_MRZ_INFO.as_bytes());
+        assert_eq!(k.as_slice(), h(G1_K_SEED));
+        assert_eq!(password_key(&k), h16(G1_K_PI));
+        assert_eq!(kdf(&k, KDF_PI), h16(G1_K_PI));
+    }
+
+    #[test]
+    fn password_key_from_a_can_matches_an_independent_implementation() {
+        // No CAN example in 9303-11; this value is the CAN "123456" test vector of the
+        // independent dmrtd (Dart) implementation, f(CAN) = the ASCII digits.
+        assert_eq!(
+            password_key(b"123456"),
+            h16("591468CDA83D65219CCCB8560233600F")
+        );
+    }
+
+    #[test]
+    fn session_keys_from_the_shared_secret_match_9303_appendix_g1() {
+        let keys = SessionKeys::derive(&h(G1_SHARED_SECRET));
+        assert_eq!(keys.ks_enc, h16(G1_KS_ENC));
+        assert_eq!(keys.ks_mac, h16(G1_KS_MAC));
+    }
+
+    #[test]
+    fn nonce_encryption_matches_9303_appendix_g1() {
+        let k_pi = h16(G1_K_PI);
+        assert_eq!(decrypt_nonce(&k_pi, &h16(G1_Z)), h16(G1_S));
+        assert_eq!(encrypt_nonce(&k_pi, &h16(G1_S)), h16(G1_Z));
+    }
+
+    #[test]
+    fn authentication_tokens_match_9303_appendix_g1() {
+        let ks_mac = h16(G1_KS_MAC);
+        let pk_ic = h(G1_PK_IC);
+        // The MAC input for T_PCD as printed in App. G.1.
+        assert_eq!(
+            public_key_data_object(&pk_ic),
+            h(&format!("7F494F060A04007F00070202040202 8641 {G1_PK_IC}"))
+        );
+        assert_eq!(auth_token(&ks_mac, &pk_ic).to_vec(), h("C2B0BD78D94BA866"));
+        assert_eq!(
+            auth_token(&ks_mac, &h(G1_PK_IFD)).to_vec(),
+            h("3ABB9674BCE93C08")
+        );
+    }
+
+    #[test]
+    fn mse_set_at_encodes_oid_and_password_reference() {
+        let cmd = mse_set_at(PasswordRef::Can);
+        assert_eq!(
+            cmd.encode().unwrap(),
+            h("0022C1A4 0F 800A04007F00070202040202 830102")
+        );
+        // App. G.1's MSE:Set AT data, with the parameter reference 84 (13, brainpoolP256r1).
+        let at = SetAt::decode(&h("800A04007F00070202040202 830101 84010D")).unwrap();
+        assert_eq!(at.protocol, ID_PACE_ECDH_GM_AES_CBC_CMAC_128);
+        assert_eq!(at.password, PasswordRef::Mrz);
+        assert_eq!(at.parameter_id, Some(13));
+        assert_eq!(SetAt::decode(&cmd.data).unwrap().password, PasswordRef::Can);
+        assert!(SetAt::decode(&h("830101")).is_err(), "no protocol");
+        assert!(SetAt::decode(&h("800A04007F00070202040202 830109")).is_err());
+    }
+
+    #[test]
+    fn password_refs_round_trip() {
+        for v in 1..=4 {
+            assert_eq!(PasswordRef::from_u8(v).unwrap().to_u8(), v);
+        }
+        assert_eq!(PasswordRef::from_u8(0), None);
+        assert_eq!(PasswordRef::from_u8(5), None);
+    }
+
+    #[test]
+    fn general_authenticate_chains_all_but_the_last() {
+        let first = general_authenticate(vec![0x7C, 0x00], false);
+        assert_eq!(first.encode().unwrap(), h("10860000 02 7C00 00"));
+        let last = general_authenticate(vec![0x7C, 0x00], true);
+        assert_eq!(last.cla, 0x00);
+    }
+
+    #[test]
+    fn session_keys_debug_is_redacted() {
+        let keys = SessionKeys::derive(b"secret");
+        let shown = format!("{keys:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains(&hex::encode(keys.ks_enc)));
+        let chip = ChipPace::new(b"123456");
+        assert!(format!("{chip:?}").contains("<redacted>"));
+    }
+
+    // ---- full runs -------------------------------------------------------------------------
+
+    /// The commands the terminal sent, as (data, last) pairs, and both results.
+    struct Run {
+        commands: Vec<Vec<u8>>,
+        chip: Result<SessionKeys, Error>,
+        terminal: Option<Result<SessionKeys, Error>>,
+    }
+
+    /// Run PACE between a chip and a terminal; `tamper` may change each command data field
+    /// (step index 0..4) before the chip sees it.
+    fn run(chip_pw: &[u8], term_pw: &[u8], seed: u64, tamper: impl Fn(usize, &mut Vec<u8>)) -> Run {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut chip = ChipPace::new(chip_pw);
+        let mut term = TerminalPace::new(term_pw);
+        let mut command = term.start();
+        let mut commands = Vec::new();
+        for step in 0..4 {
+            tamper(step, &mut command);
+            commands.push(command.clone());
+            let response = match chip.handle(&command, &mut rng) {
+                Ok(ChipStep::Continue(r)) => r,
+                Ok(ChipStep::Established {
+                    response_data,
+                    keys,
+                }) => {
+                    let terminal = term.handle(&response_data, &mut rng).map(|s| match s {
+                        TerminalStep::Established(k) => k,
+                        TerminalStep::Send(_) => panic!("terminal wants to send after step 4"),
+                    });
+                    assert!(chip.is_finished());
+                    return Run {
+                        commands,
+                        chip: Ok(keys),
+                        terminal: Some(terminal),
+                    };
+                }
+                Err(e) => {
+                    return Run {
+                        commands,
+                        chip: Err(e),
+                        terminal: None,
+                    }
+                }
+            };
+            match term.handle(&response, &mut rng) {
+                Ok(TerminalStep::Send(c)) => command = c,
+                other => panic!("terminal at step {step}: {other:?}"),
+            }
+        }
+        panic!("chip did not finish in four steps")
+    }
+
+    #[test]
+    fn full_run_with_the_same_password_establishes_equal_keys() {
+        for seed in 0..4 {
+            let r = run(b"123456", b"123456", seed, |_, _| {});
+            let chip = r.chip.unwrap();
+            let term = r.terminal.unwrap().unwrap();
+            assert_eq!(chip, term);
+            assert_eq!(r.commands[0], [0x7C, 0x00]);
+            // 7C 43 81 41 04.. / 7C 43 83 41 04.. / 7C 0A 85 08 ..
+            assert_eq!(&r.commands[1][..5], &[0x7C, 0x43, 0x81, 0x41, 0x04]);
+            assert_eq!(&r.commands[2][..5], &[0x7C, 0x43, 0x83, 0x41, 0x04]);
+            assert_eq!(&r.commands[3][..4], &[0x7C, 0x0A, 0x85, 0x08]);
+        }
+    }
+
+    #[test]
+    fn full_run_is_deterministic_for_a_seed_and_differs_across_seeds() {
+        let a = run(b"1234", b"1234", 7, |_, _| {});
+        let b = run(b"1234", b"1234", 7, |_, _| {});
+        let c = run(b"1234", b"1234", 8, |_, _| {});
+        assert_eq!(a.commands, b.commands);
+        assert_eq!(a.chip.unwrap(), b.chip.unwrap());
+        assert_ne!(a.commands[1], c.commands[1]);
+    }
+
+    #[test]
+    fn wrong_password_fails_the_chip_token_check_at_step_four() {
+        let r = run(b"123456", b"654321", 1, |_, _| {});
+        assert_eq!(
+            r.commands.len(),
+            4,
+            "the failure shows only at the token step"
+        );
+        assert_eq!(r.chip.unwrap_err(), Error::PaceAuthFailed);
+    }
+
+    #[test]
+    fn chip_is_dead_after_an_error() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut chip = ChipPace::new(b"123456");
+        assert!(chip.handle(&h("7C00"), &mut rng).is_ok());
+        assert!(matches!(
+            chip.handle(&h("7C03810100"), &mut rng),
+            Err(Error::BadPoint(_))
+        ));
+        assert!(chip.is_finished());
+        assert!(matches!(
+            chip.handle(&h("7C00"), &mut rng),
+            Err(Error::State(_))
+        ));
+    }
+
+    #[test]
+    fn steps_out_of_order_are_state_errors() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        // The token before anything else.
+        let mut chip = ChipPace::new(b"123456");
+        assert!(matches!(
+            chip.handle(&h("7C0A85080102030405060708"), &mut rng),
+            Err(Error::State(_))
+        ));
+        // The first step twice.
+        let mut chip = ChipPace::new(b"123456");
+        assert!(chip.handle(&h("7C00"), &mut rng).is_ok());
+        assert!(matches!(
+            chip.handle(&h("7C00"), &mut rng),
+            Err(Error::State(_))
+        ));
+        // The terminal handed a chip token when it waits for the nonce.
+        let mut term = TerminalPace::new(b"123456");
+        assert!(matches!(
+            term.handle(&h("7C00"), &mut rng),
+            Err(Error::State(_))
+        ));
+        let _ = term.start();
+        assert!(matches!(
+            term.handle(&h("7C0A86080102030405060708"), &mut rng),
+            Err(Error::State(_))
+        ));
+    }
+
+    /// Replace the point in the command of `step` (1 = mapping, 2 = key agreement).
+    fn with_point(step: usize, point: Vec<u8>) -> impl Fn(usize, &mut Vec<u8>) {
+        move |s, cmd| {
+            if s == step {
+                let tag = cmd[2];
+                *cmd = dad(Tag(u32::from(tag)), &point);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_mapping_points_are_refused_with_bad_point() {
+        let generator = encode_point(&ProjectivePoint::GENERATOR);
+        let mut off_curve = generator.clone();
+        off_curve[64] ^= 1;
+        let mut short = generator.clone();
+        short.pop();
+        let mut compressed = generator[..33].to_vec();
+        compressed[0] = 0x02;
+        for (name, point) in [
+            ("identity", vec![0x00]),
+            ("off curve", off_curve),
+            ("truncated", short),
+            ("compressed", compressed),
+            ("empty", vec![]),
+        ] {
+            for step in [1, 2] {
+                let r = run(b"123456", b"123456", 5, with_point(step, point.clone()));
+                assert!(
+                    matches!(r.chip, Err(Error::BadPoint(_))),
+                    "{name} at step {step}: {:?}",
+                    r.chip
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tampered_mapping_point_is_refused() {
+        let r = run(b"123456", b"123456", 6, |step, cmd| {
+            if step == 1 {
+                cmd[10] ^= 0x40;
+            }
+        });
+        assert!(matches!(r.chip, Err(Error::BadPoint(_))), "{:?}", r.chip);
+    }
+
+    #[test]
+    fn terminal_refuses_its_own_ephemeral_key_echoed_back() {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let mut chip = ChipPace::new(b"123456");
+        let mut term = TerminalPace::new(b"123456");
+        let mut cmd = term.start();
+        for _ in 0..2 {
+            let ChipStep::Continue(resp) = chip.handle(&cmd, &mut rng).unwrap() else {
+                panic!()
+            };
+            let TerminalStep::Send(c) = term.handle(&resp, &mut rng).unwrap() else {
+                panic!()
+            };
+            cmd = c;
+        }
+        // cmd is 7C 43 83 41 <PK_PCD>; echo it as the chip's 84.
+        let echoed = dad(TAG_PICC_EPHEMERAL, &cmd[4..]);
+        assert!(matches!(
+            term.handle(&echoed, &mut rng),
+            Err(Error::BadPoint(_))
+        ));
+    }
+
+    #[test]
+    fn terminal_rejects_a_wrong_chip_token() {
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        let mut chip = ChipPace::new(b"123456");
+        let mut term = TerminalPace::new(b"123456");
+        let mut cmd = term.start();
+        loop {
+            match chip.handle(&cmd, &mut rng).unwrap() {
+                ChipStep::Continue(resp) => {
+                    let TerminalStep::Send(c) = term.handle(&resp, &mut rng).unwrap() else {
+                        panic!()
+                    };
+                    cmd = c;
+                }
+                ChipStep::Established {
+                    mut response_data, ..
+                } => {
+                    let last = response_data.len() - 1;
+                    response_data[last] ^= 1;
+                    assert_eq!(
+                        term.handle(&response_data, &mut rng).unwrap_err(),
+                        Error::PaceAuthFailed
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_ignores_extra_data_objects_in_the_chip_answers() {
+        // A real chip may add certificate authority references (87, 88) to the last answer.
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let mut chip = ChipPace::new(b"123456");
+        let mut term = TerminalPace::new(b"123456");
+        let mut cmd = term.start();
+        loop {
+            match chip.handle(&cmd, &mut rng).unwrap() {
+                ChipStep::Continue(resp) => {
+                    let TerminalStep::Send(c) = term.handle(&resp, &mut rng).unwrap() else {
+                        panic!()
+                    };
+                    cmd = c;
+                }
+                ChipStep::Established {
+                    response_data,
+                    keys,
+                } => {
+                    let content = dad_content(&response_data).unwrap();
+                    let mut inner = content.to_vec();
+                    tlv::encode_into(Tag(0x87), b"DECVCAeID00102", &mut inner);
+                    let extended = tlv::encode(TAG_DAD, &inner);
+                    let TerminalStep::Established(t) = term.handle(&extended, &mut rng).unwrap()
+                    else {
+                        panic!()
+                    };
+                    assert_eq!(t, keys);
+                    return;
+                }
+            }
+        }
+    }
+
+    // ---- property tests --------------------------------------------------------------------
+
+    /// A chip advanced by `steps` valid commands, plus the terminal and rng that drove it.
+    fn chip_at(steps: usize, seed: u64) -> (ChipPace, TerminalPace, ChaCha20Rng) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let mut chip = ChipPace::new(b"123456");
+        let mut term = TerminalPace::new(b"123456");
+        let mut cmd = term.start();
+        for _ in 0..steps {
+            let ChipStep::Continue(resp) = chip.handle(&cmd, &mut rng).unwrap() else {
+                panic!()
+            };
+            let TerminalStep::Send(c) = term.handle(&resp, &mut rng).unwrap() else {
+                panic!()
+            };
+            cmd = c;
+        }
+        (chip, term, rng)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn chip_never_panics_on_arbitrary_command_data(
+            steps in 0usize..4,
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+        ) {
+            let (mut chip, _, mut rng) = chip_at(steps, 1);
+            let _ = chip.handle(&data, &mut rng);
+        }
+
+        #[test]
+        fn chip_never_panics_on_template_wrapped_garbage(
+            steps in 0usize..4,
+            tag in proptest::prelude::any::<u8>(),
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100),
+        ) {
+            let (mut chip, _, mut rng) = chip_at(steps, 2);
+            let _ = chip.handle(&dad(Tag(u32::from(tag)), &value), &mut rng);
+        }
+
+        #[test]
+        fn terminal_never_panics_on_arbitrary_response_data(
+            steps in 0usize..4,
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            wrap_tag in proptest::option::of(proptest::prelude::any::<u8>()),
+        ) {
+            let (_, mut term, mut rng) = chip_at(steps, 3);
+            let data = match wrap_tag {
+                Some(t) => dad(Tag(u32::from(t)), &data),
+                None => data,
+            };
+            let _ = term.handle(&data, &mut rng);
         }
     }
 }
