@@ -441,11 +441,7 @@ fn parse_dos<'a>(
     odd: bool,
     middle_tag: Tag,
 ) -> Result<Dos<'a>, Error> {
-    let crypto_tag = if odd {
-        TAG_CRYPTO_ODD
-    } else {
-        TAG_CRYPTO_EVEN
-    };
+    let crypto_tag = if odd { TAG_CRYPTO_ODD } else { TAG_CRYPTO_EVEN };
     let mut r = Reader::new(data, what);
     let mut crypto = None;
     let mut middle = None;
