@@ -481,3 +481,606 @@ fn parse_dos<'a>(
     }
     Err(Error::SmObjectsMissing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aes::cipher::generic_array::GenericArray;
+    use proptest::prelude::*;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s.replace(' ', "")).unwrap()
+    }
+
+    fn h16(s: &str) -> [u8; 16] {
+        h(s).try_into().unwrap()
+    }
+
+    /// The session keys of ICAO 9303-11 App. G.1 (the PACE worked example). 9303-11 has no
+    /// AES secure messaging worked example, so the protected APDUs below are checked against
+    /// an independent computation written from the §9.8 text, and the primitives against
+    /// FIPS-197 and RFC 4493.
+    fn g1_keys() -> SessionKeys {
+        SessionKeys {
+            ks_enc: h16("F5F0E35C0D7161EE6724EE513A0D9A7F"),
+            ks_mac: h16("FE251C7858B356B24514B3BD5F4297D1"),
+        }
+    }
+
+    fn pair() -> (SecureChannel, SecureChannel) {
+        (SecureChannel::new(g1_keys()), SecureChannel::new(g1_keys()))
+    }
+
+    // ---- the primitives against their own standards ----------------------------------------
+
+    #[test]
+    fn aes_cmac_matches_rfc4493_examples() {
+        let key = h16("2B7E151628AED2A6ABF7158809CF4F3C");
+        let msg = h(
+            "6BC1BEE22E409F96E93D7E117393172A AE2D8A571E03AC9C9EB76FAC45AF8E51\
+                     30C81C46A35CE411E5FBC1191A0A52EF F69F2445DF4F9B17AD2B417BE66C3710",
+        );
+        for (len, tag) in [
+            (0, "BB1D6929E95937287FA37D129B756746"),
+            (16, "070A16B46B4D4144F79BDD9DD04A287C"),
+            (40, "DFA66747DE9AE63030CA32611497C827"),
+            (64, "51F0BEBF7E3B9D92FC49741779363CFE"),
+        ] {
+            let mut mac = <Cmac<Aes128> as Mac>::new(&key.into());
+            mac.update(&msg[..len]);
+            assert_eq!(
+                mac.finalize().into_bytes().to_vec(),
+                h(tag),
+                "RFC 4493 len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn iv_is_aes_of_the_ssc_per_fips197_c1() {
+        // FIPS-197 App. C.1: AES-128(000102..0F, 00112233..FF) = 69C4E0D8..C55A.
+        let channel = SecureChannel::new(SessionKeys {
+            ks_enc: h16("000102030405060708090A0B0C0D0E0F"),
+            ks_mac: [0; 16],
+        });
+        let ssc = u128::from_be_bytes(h16("00112233445566778899AABBCCDDEEFF"));
+        assert_eq!(channel.iv(ssc), h16("69C4E0D86A7B0430D8CDB78070B4C55A"));
+    }
+
+    #[test]
+    fn padding_is_iso9797_method_2() {
+        assert_eq!(pad(&[]), h("80000000000000000000000000000000"));
+        assert_eq!(pad(&[1; 15]).len(), 16);
+        assert_eq!(pad(&[1; 16]).len(), 32);
+        assert_eq!(unpad(&pad(&[1, 2, 3])), Ok(3));
+        assert_eq!(unpad(&[0; 16]), Err(Error::BadPadding));
+        assert_eq!(
+            unpad(&h("0102030405060708090A0B0C0D0E0F01")),
+            Err(Error::BadPadding)
+        );
+        // 80 followed by more than a block of zeros is not padding.
+        let mut long = vec![0x80];
+        long.extend_from_slice(&[0; 31]);
+        assert_eq!(unpad(&long), Err(Error::BadPadding));
+    }
+
+    // ---- independent computations from the 9303-11 §9.8 text --------------------------------
+
+    fn aes_block(key: &[u8; 16], block: [u8; 16]) -> [u8; 16] {
+        let mut b = GenericArray::from(block);
+        Aes128::new(&(*key).into()).encrypt_block(&mut b);
+        b.into()
+    }
+
+    fn cbc_encrypt(key: &[u8; 16], iv: [u8; 16], data: &[u8]) -> Vec<u8> {
+        let mut prev = iv;
+        let mut out = Vec::new();
+        for chunk in data.chunks(16) {
+            let mut x = [0u8; 16];
+            for i in 0..16 {
+                x[i] = chunk[i] ^ prev[i];
+            }
+            prev = aes_block(key, x);
+            out.extend_from_slice(&prev);
+        }
+        out
+    }
+
+    fn cmac8(key: &[u8; 16], data: &[u8]) -> Vec<u8> {
+        let mut mac = <Cmac<Aes128> as Mac>::new(&(*key).into());
+        mac.update(data);
+        mac.finalize().into_bytes()[..8].to_vec()
+    }
+
+    #[test]
+    fn protected_select_matches_an_independent_computation() {
+        let keys = g1_keys();
+        let (mut term, _) = pair();
+        // SELECT EF.COM: 00 A4 02 0C 02 011E, the command of 9303-11 App. D.4, under AES.
+        let cmd = CommandApdu::select_ef(0x011E);
+        let protected = term.protect_command(&cmd).unwrap();
+
+        let mut ssc = [0u8; 16];
+        ssc[15] = 1;
+        let header = h("0CA4020C 800000000000000000000000");
+        let iv = aes_block(&keys.ks_enc, ssc);
+        let cryptogram = cbc_encrypt(&keys.ks_enc, iv, &h("011E 80 00000000000000000000000000"));
+        let mut do87 = vec![0x87, 0x11, 0x01];
+        do87.extend_from_slice(&cryptogram);
+        let mut n = ssc.to_vec();
+        n.extend_from_slice(&header);
+        n.extend_from_slice(&do87);
+        n.extend_from_slice(&h("80 000000000000000000000000"));
+        assert_eq!(n.len(), 64);
+        let mut expected = h("0CA4020C 1D");
+        expected.extend_from_slice(&do87);
+        expected.extend_from_slice(&[0x8E, 0x08]);
+        expected.extend_from_slice(&cmac8(&keys.ks_mac, &n));
+        expected.push(0x00);
+        assert_eq!(protected.encode().unwrap(), expected);
+    }
+
+    #[test]
+    fn protected_read_binary_response_matches_an_independent_computation() {
+        let keys = g1_keys();
+        let (mut term, mut chip) = pair();
+        let cmd = CommandApdu::read_binary(0, 4);
+        let protected = term.protect_command(&cmd).unwrap();
+        // READ BINARY with Le 4: DO'97' 01 04, no DO'87'.
+        assert_eq!(&protected.data[..3], &[0x97, 0x01, 0x04]);
+        let plain = chip.unprotect_command(&protected).unwrap();
+        let resp = chip
+            .protect_response(&ResponseApdu::ok(h("60145F01")))
+            .unwrap();
+
+        let mut ssc = [0u8; 16];
+        ssc[15] = 2;
+        let iv = aes_block(&keys.ks_enc, ssc);
+        let cryptogram = cbc_encrypt(&keys.ks_enc, iv, &h("60145F01 800000000000000000000000"));
+        let mut dos = vec![0x87, 0x11, 0x01];
+        dos.extend_from_slice(&cryptogram);
+        dos.extend_from_slice(&h("99029000"));
+        let mut n = ssc.to_vec();
+        n.extend_from_slice(&dos);
+        n.extend_from_slice(&h("80 0000000000000000"));
+        assert_eq!(n.len(), 48);
+        let mut expected = dos.clone();
+        expected.extend_from_slice(&[0x8E, 0x08]);
+        expected.extend_from_slice(&cmac8(&keys.ks_mac, &n));
+        expected.extend_from_slice(&h("9000"));
+        assert_eq!(resp.encode(), expected);
+        assert_eq!(plain.ne, Some(4));
+        assert_eq!(
+            term.unprotect_response(&resp).unwrap(),
+            ResponseApdu::ok(h("60145F01"))
+        );
+    }
+
+    // ---- round trips -----------------------------------------------------------------------
+
+    fn exchange(
+        term: &mut SecureChannel,
+        chip: &mut SecureChannel,
+        cmd: &CommandApdu,
+        resp: &ResponseApdu,
+    ) -> (CommandApdu, CommandApdu, ResponseApdu) {
+        let protected = term.protect_command(cmd).unwrap();
+        // Over the wire and back.
+        let wire = CommandApdu::decode(&protected.encode().unwrap()).unwrap();
+        let seen = chip.unprotect_command(&wire).unwrap();
+        let presp = chip.protect_response(resp).unwrap();
+        let back = term
+            .unprotect_response(&ResponseApdu::decode(&presp.encode()).unwrap())
+            .unwrap();
+        (protected, seen, back)
+    }
+
+    fn same_command(a: &CommandApdu, b: &CommandApdu) -> bool {
+        (a.cla, a.ins, a.p1, a.p2, &a.data, a.ne) == (b.cla, b.ins, b.p1, b.p2, &b.data, b.ne)
+    }
+
+    #[test]
+    fn commands_and_responses_round_trip_short_and_extended() {
+        let (mut term, mut chip) = pair();
+        let big: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let cases = [
+            // Case 1, no data, no Le.
+            (CommandApdu::new(0x00, 0x44, 0, 0), ResponseApdu::ok(vec![])),
+            // Case 3, SELECT.
+            (
+                CommandApdu::select_aid(&crate::EMRTD_AID),
+                ResponseApdu::ok(vec![]),
+            ),
+            // Case 2 short and the maximum short Le.
+            (
+                CommandApdu::read_binary(0, 4),
+                ResponseApdu::ok(h("60145F01")),
+            ),
+            (
+                CommandApdu::read_binary(4, 256),
+                ResponseApdu::ok(vec![0xAB; 200]),
+            ),
+            // Case 4 short.
+            (
+                CommandApdu::internal_authenticate(&[1, 2, 3, 4, 5, 6, 7, 8]),
+                ResponseApdu::ok(vec![0x55; 64]),
+            ),
+            // Case 3 extended (300 bytes).
+            (
+                CommandApdu::new(0x00, 0xD6, 0, 0).with_data(big.clone()),
+                ResponseApdu::ok(vec![]),
+            ),
+            // Case 2 extended, Le 1000 and Le 65536 (0000), long answers.
+            (
+                CommandApdu::read_binary(0, 1000),
+                ResponseApdu::ok(big.repeat(3)),
+            ),
+            (
+                CommandApdu::read_binary(0, 65536),
+                ResponseApdu::new(big.clone(), StatusWord::EndOfFile),
+            ),
+            // Case 4 extended with a small Le.
+            (
+                CommandApdu::new(0x00, 0x2A, 0x9E, 0x9A)
+                    .with_data(big.clone())
+                    .with_ne(5),
+                ResponseApdu::ok(vec![1, 2, 3, 4, 5]),
+            ),
+            // Odd INS: DO'85' both ways.
+            (
+                CommandApdu::new(0x00, 0xB1, 0, 0)
+                    .with_data(h("54028000"))
+                    .with_ne(256),
+                ResponseApdu::ok(h("5310 000102030405060708090A0B0C0D0E0F")),
+            ),
+            // An error status, protected, without data.
+            (
+                CommandApdu::select_ef(0x0107),
+                ResponseApdu::status(StatusWord::FileNotFound),
+            ),
+            // Chained command: the chaining bit is kept under SM.
+            (
+                CommandApdu::new(0x10, 0x86, 0, 0)
+                    .with_data(h("7C00"))
+                    .with_ne(256),
+                ResponseApdu::ok(h("7C00")),
+            ),
+        ];
+        for (i, (cmd, resp)) in cases.iter().enumerate() {
+            let (protected, seen, back) = exchange(&mut term, &mut chip, cmd, resp);
+            assert!(same_command(&seen, cmd), "case {i}: {seen:?} != {cmd:?}");
+            assert_eq!(&back, resp, "case {i}");
+            assert_eq!(protected.cla, cmd.cla | 0x0C, "case {i}");
+            assert_eq!(term.ssc(), chip.ssc(), "case {i}");
+            assert_eq!(
+                u128::from_be_bytes(term.ssc()),
+                2 * (i as u128 + 1),
+                "case {i}"
+            );
+            let needs_ext = cmd.needs_extended() || protected.data.len() > 255;
+            assert_eq!(protected.extended, needs_ext, "case {i}");
+            assert_eq!(
+                protected.ne,
+                Some(if needs_ext { 65536 } else { 256 }),
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn even_ins_uses_do87_and_odd_ins_do85() {
+        let (mut term, _) = pair();
+        let even = term
+            .protect_command(&CommandApdu::select_ef(0x011E))
+            .unwrap();
+        assert_eq!(even.data[0], 0x87);
+        assert_eq!(even.data[2], 0x01, "padding-content indicator");
+        let (mut term, _) = pair();
+        let odd = term
+            .protect_command(&CommandApdu::new(0, 0xB1, 0, 0).with_data(h("54028000")))
+            .unwrap();
+        assert_eq!(&odd.data[..2], &[0x85, 0x10]);
+    }
+
+    // ---- failures --------------------------------------------------------------------------
+
+    #[test]
+    fn a_bad_command_mac_is_rejected_and_closes_the_channel() {
+        let (mut term, mut chip) = pair();
+        let mut protected = term
+            .protect_command(&CommandApdu::select_ef(0x011E))
+            .unwrap();
+        let last = protected.data.len() - 1;
+        protected.data[last] ^= 1;
+        let err = chip.unprotect_command(&protected).unwrap_err();
+        assert_eq!(err, Error::BadMac);
+        assert_eq!(sm_error_status(&err), StatusWord::SmObjectsIncorrect);
+        assert!(!chip.is_open());
+        assert!(matches!(
+            chip.protect_response(&ResponseApdu::ok(vec![])),
+            Err(Error::State(_))
+        ));
+        assert!(matches!(
+            chip.unprotect_command(&protected),
+            Err(Error::State(_))
+        ));
+    }
+
+    #[test]
+    fn a_tampered_header_fails_the_mac() {
+        let (mut term, mut chip) = pair();
+        let mut protected = term
+            .protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        protected.p2 = 0x04;
+        assert_eq!(chip.unprotect_command(&protected), Err(Error::BadMac));
+    }
+
+    #[test]
+    fn a_replayed_command_fails_the_mac() {
+        let (mut term, mut chip) = pair();
+        let protected = term
+            .protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        chip.unprotect_command(&protected).unwrap();
+        let resp = chip
+            .protect_response(&ResponseApdu::ok(h("60145F01")))
+            .unwrap();
+        term.unprotect_response(&resp).unwrap();
+        assert_eq!(chip.unprotect_command(&protected), Err(Error::BadMac));
+    }
+
+    #[test]
+    fn a_plain_command_or_one_without_do8e_is_sm_objects_missing() {
+        let (_, mut chip) = pair();
+        let err = chip
+            .unprotect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap_err();
+        assert_eq!(err, Error::SmObjectsMissing);
+        assert_eq!(sm_error_status(&err), StatusWord::SmObjectsMissing);
+        assert!(!chip.is_open());
+
+        let (_, mut chip) = pair();
+        let no_mac = CommandApdu::new(0x0C, 0xB0, 0, 0)
+            .with_data(h("970104"))
+            .with_ne(256);
+        assert_eq!(
+            chip.unprotect_command(&no_mac),
+            Err(Error::SmObjectsMissing)
+        );
+    }
+
+    #[test]
+    fn malformed_data_objects_are_decode_errors() {
+        for data in [
+            "8E0401020304",                       // short MAC
+            "9701048E080102030405060708 00",      // trailing after DO'8E'
+            "8E0801020304050607089701 04",        // DO'8E' not last
+            "99029000 8E080102030405060708",      // DO'99' in a command
+            "970104 970104 8E080102030405060708", // duplicate DO'97'
+            "87FF",                               // truncated
+        ] {
+            let (_, mut chip) = pair();
+            let cmd = CommandApdu::new(0x0C, 0xB0, 0, 0)
+                .with_data(h(data))
+                .with_ne(256);
+            assert!(
+                matches!(chip.unprotect_command(&cmd), Err(Error::Decode { .. })),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_padding_under_a_valid_mac_is_refused() {
+        let (_, mut chip) = pair();
+        // Build what a terminal with the right keys but a broken padder would send: one
+        // block of zeros encrypted without padding, correctly MACed.
+        let ssc = 1u128;
+        let mut cryptogram = [0u8; 16];
+        let mut enc = cbc::Encryptor::<Aes128>::new(&g1_keys().ks_enc.into(), &chip.iv(ssc).into());
+        enc.encrypt_block_mut((&mut cryptogram).into());
+        let mut dos = vec![0x87, 0x11, 0x01];
+        dos.extend_from_slice(&cryptogram);
+        let mac = chip.command_mac(ssc, [0x0C, 0xD6, 0, 0], &dos);
+        dos.extend_from_slice(&[0x8E, 0x08]);
+        dos.extend_from_slice(&mac);
+        let cmd = CommandApdu::new(0x0C, 0xD6, 0, 0)
+            .with_data(dos)
+            .with_ne(256);
+        let err = chip.unprotect_command(&cmd).unwrap_err();
+        assert_eq!(err, Error::BadPadding);
+        assert_eq!(sm_error_status(&err), StatusWord::SmObjectsIncorrect);
+    }
+
+    #[test]
+    fn terminal_rejects_a_tampered_or_unauthenticated_response() {
+        let (mut term, mut chip) = pair();
+        let protected = term
+            .protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        chip.unprotect_command(&protected).unwrap();
+        let mut resp = chip
+            .protect_response(&ResponseApdu::ok(h("60145F01")))
+            .unwrap();
+        resp.data[5] ^= 0x80;
+        assert_eq!(term.unprotect_response(&resp), Err(Error::BadMac));
+        assert!(!term.is_open());
+
+        // 9000 with no data objects at all.
+        let (mut term, _) = pair();
+        term.protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        assert_eq!(
+            term.unprotect_response(&ResponseApdu::ok(vec![])),
+            Err(Error::SmObjectsMissing)
+        );
+
+        // The status in the trailer is not trusted: DO'99' is.
+        let (mut term, mut chip) = pair();
+        let protected = term
+            .protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        chip.unprotect_command(&protected).unwrap();
+        let mut resp = chip
+            .protect_response(&ResponseApdu::status(StatusWord::EndOfFile))
+            .unwrap();
+        resp.sw = StatusWord::Ok;
+        assert_eq!(
+            term.unprotect_response(&resp).unwrap().sw,
+            StatusWord::EndOfFile
+        );
+    }
+
+    #[test]
+    fn a_plain_error_status_passes_through_and_closes_the_terminal_channel() {
+        let (mut term, _) = pair();
+        term.protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        let plain = ResponseApdu::status(StatusWord::SmObjectsIncorrect);
+        assert_eq!(term.unprotect_response(&plain), Ok(plain));
+        assert!(!term.is_open());
+        assert!(matches!(
+            term.protect_command(&CommandApdu::read_binary(0, 4)),
+            Err(Error::State(_))
+        ));
+    }
+
+    #[test]
+    fn calls_out_of_turn_are_refused_without_closing() {
+        let (mut term, mut chip) = pair();
+        assert!(matches!(
+            term.unprotect_response(&ResponseApdu::ok(vec![])),
+            Err(Error::State(_))
+        ));
+        assert!(matches!(
+            chip.protect_response(&ResponseApdu::ok(vec![])),
+            Err(Error::State(_))
+        ));
+        assert!(term.is_open() && chip.is_open());
+        let protected = term
+            .protect_command(&CommandApdu::read_binary(0, 4))
+            .unwrap();
+        assert!(matches!(
+            term.protect_command(&CommandApdu::read_binary(0, 4)),
+            Err(Error::State(_))
+        ));
+        chip.unprotect_command(&protected).unwrap();
+        assert!(matches!(
+            chip.unprotect_command(&protected),
+            Err(Error::State(_))
+        ));
+        assert_eq!(u128::from_be_bytes(term.ssc()), 1);
+    }
+
+    #[test]
+    fn commands_that_already_have_sm_bits_are_not_protected_twice() {
+        let (mut term, _) = pair();
+        let cmd = CommandApdu::new(0x0C, 0xB0, 0, 0).with_ne(4);
+        assert!(matches!(
+            term.protect_command(&cmd),
+            Err(Error::Encode { .. })
+        ));
+        assert_eq!(term.ssc(), [0; 16], "nothing counted");
+    }
+
+    #[test]
+    fn debug_redacts_the_keys() {
+        let channel = SecureChannel::new(g1_keys());
+        let shown = format!("{channel:?}");
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.to_uppercase().contains("F5F0E35C"));
+    }
+
+    // ---- property tests --------------------------------------------------------------------
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn unprotect_command_never_panics(
+            cla in any::<u8>(),
+            ins in any::<u8>(),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            let (_, mut chip) = pair();
+            let cmd = CommandApdu::new(cla, ins, 0, 0).with_data(data).with_ne(256);
+            let _ = chip.unprotect_command(&cmd);
+        }
+
+        #[test]
+        fn unprotect_command_never_panics_on_sm_shaped_input(
+            ins in any::<u8>(),
+            crypto in proptest::collection::vec(any::<u8>(), 0..64),
+            le in proptest::collection::vec(any::<u8>(), 0..3),
+            mac in proptest::collection::vec(any::<u8>(), 0..10),
+        ) {
+            let (_, mut chip) = pair();
+            let mut data = Vec::new();
+            tlv::encode_into(if ins & 1 == 1 { TAG_CRYPTO_ODD } else { TAG_CRYPTO_EVEN }, &crypto, &mut data);
+            tlv::encode_into(TAG_LE, &le, &mut data);
+            tlv::encode_into(TAG_MAC, &mac, &mut data);
+            let cmd = CommandApdu::new(0x0C, ins, 0, 0).with_data(data).with_ne(256);
+            prop_assert!(chip.unprotect_command(&cmd).is_err());
+        }
+
+        #[test]
+        fn any_single_byte_change_to_a_protected_command_is_rejected(
+            index in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let (mut term, mut chip) = pair();
+            let cmd = CommandApdu::new(0x00, 0xD6, 0, 0).with_data(vec![0x42; 40]).with_ne(10);
+            let mut bytes = term.protect_command(&cmd).unwrap().encode().unwrap();
+            // Everything but the outer Le, which 9303-11 §9.8.4 leaves outside the MAC.
+            let i = index.index(bytes.len() - 1);
+            bytes[i] ^= flip;
+            if let Ok(wire) = CommandApdu::decode(&bytes) {
+                prop_assert!(chip.unprotect_command(&wire).is_err());
+            }
+        }
+
+        #[test]
+        fn unprotect_response_never_panics(
+            odd in any::<bool>(),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            sw in any::<u16>(),
+        ) {
+            let (mut term, _) = pair();
+            let ins = if odd { 0xB1 } else { 0xB0 };
+            term.protect_command(&CommandApdu::new(0, ins, 0, 0).with_ne(256)).unwrap();
+            let _ = term.unprotect_response(&ResponseApdu::new(data, StatusWord::from_u16(sw)));
+        }
+
+        #[test]
+        fn any_single_byte_change_to_a_protected_response_is_rejected(
+            index in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let (mut term, mut chip) = pair();
+            let protected = term.protect_command(&CommandApdu::read_binary(0, 40)).unwrap();
+            chip.unprotect_command(&protected).unwrap();
+            let mut resp = chip.protect_response(&ResponseApdu::ok(vec![7; 40])).unwrap();
+            let i = index.index(resp.data.len());
+            resp.data[i] ^= flip;
+            prop_assert!(term.unprotect_response(&resp).is_err());
+        }
+
+        #[test]
+        fn round_trip_preserves_any_command_and_response(
+            ins in any::<u8>(),
+            data in proptest::collection::vec(any::<u8>(), 0..400),
+            ne in proptest::option::of(1u32..=65536),
+            rdata in proptest::collection::vec(any::<u8>(), 0..400),
+            sw in any::<u16>(),
+        ) {
+            let (mut term, mut chip) = pair();
+            let mut cmd = CommandApdu::new(0x00, ins, 1, 2).with_data(data);
+            cmd.ne = ne;
+            let resp = ResponseApdu::new(rdata, StatusWord::from_u16(sw));
+            let (_, seen, back) = exchange(&mut term, &mut chip, &cmd, &resp);
+            prop_assert!(same_command(&seen, &cmd));
+            prop_assert_eq!(back, resp);
+        }
+    }
+}
