@@ -500,6 +500,12 @@ impl ChipPace {
         matches!(self.state, ChipState::Finished)
     }
 
+    /// True when the next command is step 4, whose token checks the password: the moment a
+    /// card decrements its retry counter (before checking, so no tear can undo it).
+    pub fn awaiting_token(&self) -> bool {
+        matches!(self.state, ChipState::AwaitToken { .. })
+    }
+
     /// Handle the data field of one GENERAL AUTHENTICATE command.
     pub fn handle(
         &mut self,
