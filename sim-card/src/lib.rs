@@ -6,7 +6,10 @@
 //!   resident record.
 //! - [`vpcd`]: the socket transport that plugs a card into pcscd's vpcd reader.
 
+mod error;
 pub mod vpcd;
+
+pub use error::Error;
 
 /// A contactless card as seen by a reader: sans-IO, bytes in and bytes out.
 pub trait SmartCard {
