@@ -26,6 +26,12 @@ pub trait SmartCard {
     /// The ATR without changing state.
     fn atr(&self) -> Vec<u8>;
     /// Process one command APDU and return the response APDU (data and SW1 SW2). Any input
-    /// gets a well-formed response; nothing panics.
+    /// gets a well-formed response; nothing panics. An empty answer means the card left the
+    /// field while processing (a torn tap): it is powered off until the next `power_on`.
     fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
+    /// How long the last `transmit` took the card, for transports that model time (a fault
+    /// knob; zero by default). A sans-IO card never sleeps itself.
+    fn processing_time(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
