@@ -94,6 +94,10 @@ pub enum Disconnect {
     Closed,
     /// The stop flag was set.
     Stopped,
+    /// The card answered an APDU with nothing: it left the field (a torn tap). The client
+    /// hangs up so the reader shows no card; [`serve`] reconnects after a back-off, which
+    /// is the card coming back.
+    CardLeft,
 }
 
 /// What a stream needs before each read. For TCP this sets `TCP_QUICKACK`.
@@ -233,7 +237,9 @@ impl<S: Read + Write + BeforeRead> Framed<S> {
             let payload = std::mem::take(&mut self.payload);
             let answered = self.answer(card, &payload, position);
             self.payload = payload;
-            answered?;
+            if let Some(end) = answered? {
+                return Ok(end);
+            }
         }
     }
 
@@ -242,7 +248,7 @@ impl<S: Read + Write + BeforeRead> Framed<S> {
         card: &mut C,
         payload: &[u8],
         position: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Disconnect>, Error> {
         match Message::decode(payload, position)? {
             Message::PowerOff => {
                 tracing::debug!("vpcd: power off");
@@ -263,6 +269,18 @@ impl<S: Read + Write + BeforeRead> Framed<S> {
             }
             Message::Apdu(command) => {
                 let response = card.transmit(command);
+                // A fault knob: the card says how long it took; the transport models it.
+                let took = card.processing_time();
+                if !took.is_zero() {
+                    std::thread::sleep(took);
+                }
+                if response.is_empty() {
+                    tracing::info!(
+                        command = %hex::encode_upper(command),
+                        "vpcd: the card left the field (torn tap)"
+                    );
+                    return Ok(Some(Disconnect::CardLeft));
+                }
                 tracing::trace!(
                     command = %hex::encode_upper(command),
                     response = %hex::encode_upper(&response),
@@ -277,7 +295,7 @@ impl<S: Read + Write + BeforeRead> Framed<S> {
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -364,8 +382,8 @@ impl VpcdConnection {
         self.peer
     }
 
-    /// Answer the reader until it closes the connection ([`Disconnect::Closed`]) or `stop` is
-    /// set ([`Disconnect::Stopped`]). A malformed frame or a socket error ends the connection
+    /// Answer the reader until it closes the connection ([`Disconnect::Closed`]), `stop` is
+    /// set ([`Disconnect::Stopped`]) or the card tears ([`Disconnect::CardLeft`]). A malformed frame or a socket error ends the connection
     /// with an error; the card is left as it was (call [`SmartCard::power_off`] if the card
     /// should count as removed).
     pub fn serve<C: SmartCard + ?Sized>(
@@ -462,6 +480,9 @@ pub fn serve<C: SmartCard + ?Sized>(
                     Ok(Disconnect::Closed) => {
                         tracing::info!("vpcd: reader closed the connection; reconnecting")
                     }
+                    Ok(Disconnect::CardLeft) => {
+                        tracing::info!("vpcd: card left the field; reinserting after a back-off")
+                    }
                     Err(e) => tracing::warn!(error = %e, "vpcd: connection failed; reconnecting"),
                 }
             }
@@ -526,6 +547,9 @@ mod tests {
             ATR.to_vec()
         }
         fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+            if command.get(1) == Some(&0xEE) {
+                return Vec::new(); // torn tap
+            }
             let mut r = command.to_vec();
             r.extend_from_slice(&[0x90, 0x00]);
             r
@@ -594,6 +618,22 @@ mod tests {
         let (end, events) = client.join().unwrap();
         assert_eq!(end, Disconnect::Closed);
         assert_eq!(events, ["on", "off", "on", "off"]);
+    }
+
+    #[test]
+    fn empty_answer_hangs_up_as_a_torn_tap() {
+        let (l, addr) = listener();
+        let client = thread::spawn(move || {
+            let mut conn = VpcdConnection::connect(&addr, Duration::from_secs(2)).unwrap();
+            conn.serve(&mut EchoCard::default(), &AtomicBool::new(false))
+        });
+        let mut reader = FakeReader::accept(&l);
+        reader.send(&[CTRL_ON]);
+        reader.send(&[0x00, 0xEE, 0x00, 0x00]);
+        assert_eq!(client.join().unwrap().unwrap(), Disconnect::CardLeft);
+        let mut rest = Vec::new();
+        reader.stream.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "no answer frame after a tear: {rest:02X?}");
     }
 
     #[test]
@@ -754,7 +794,9 @@ mod tests {
             let mut card = EchoCard::default();
             // Ends: a clean close, or a typed error; never a panic or a hang.
             match framed.serve(&mut card, &AtomicBool::new(false)) {
-                Ok(end) => prop_assert_eq!(end, Disconnect::Closed),
+                Ok(end) => prop_assert!(
+                    matches!(end, Disconnect::Closed | Disconnect::CardLeft), "{:?}", end
+                ),
                 Err(Error::EmptyFrame { .. }
                     | Error::TruncatedFrame { .. }
                     | Error::UnknownControl { .. }) => {}
