@@ -72,15 +72,28 @@ pub enum Error {
     /// A hash in EF.SOD does not match the data group it covers.
     #[error("data group {0} hash does not match EF.SOD")]
     HashMismatch(u8),
-    /// A certificate chain problem in Passive Authentication.
+    /// Passive Authentication was given a data group that EF.SOD has no hash for.
+    #[error("data group {0} is not covered by EF.SOD")]
+    DataGroupNotCovered(u8),
+    /// A certificate was not accepted (chain, validity window, signature, profile), in
+    /// Passive Authentication or when building one.
     #[error("certificate: {0}")]
-    Certificate(String),
+    Certificate(crate::pki::CertificateError),
     /// A protocol step arrived in the wrong state.
     #[error("protocol state: {0}")]
     State(&'static str),
     /// Padding (ISO/IEC 9797-1 method 2) is wrong after decryption.
     #[error("bad padding")]
     BadPadding,
+    /// PACE mutual authentication failed: the other side's authentication token did not
+    /// verify (ICAO 9303-11 §4.4.3.4). With a well-formed exchange this means the two sides
+    /// used different passwords, so the card counts it against the password's retry counter.
+    #[error("PACE authentication token did not verify")]
+    PaceAuthFailed,
+    /// Expected secure messaging data objects are missing (no SM bits in CLA, no DO'8E', no
+    /// DO'99'): status word 6987 (ICAO 9303-11 §9.8, ISO 7816-4 §10).
+    #[error("expected secure messaging data objects missing")]
+    SmObjectsMissing,
 }
 
 impl Error {

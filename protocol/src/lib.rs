@@ -20,10 +20,10 @@
 pub mod aa;
 pub mod apdu;
 mod error;
-mod reader;
 pub mod lds;
 pub mod pace;
 pub mod pki;
+mod reader;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

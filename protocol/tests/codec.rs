@@ -34,12 +34,17 @@ fn tag(constructed: bool) -> impl Strategy<Value = Tag> {
     let c = if constructed { 0x20u32 } else { 0 };
     prop_oneof![
         (0u32..=0x1E, 0u32..=3).prop_map(move |(n, class)| Tag((class << 6) | c | n)),
-        (0x1Fu32..=0x7F, 0u32..=3).prop_map(move |(n, class)| Tag(
-            (((class << 6) | c | 0x1F) << 8) | n
-        )),
-        (1u32..=0x7F, 0u32..=0x7F, 0u32..=3).prop_map(move |(a, b, class)| Tag(
-            (((((class << 6) | c | 0x1F) << 8) | 0x80 | a) << 8) | b
-        )),
+        (0x1Fu32..=0x7F, 0u32..=3)
+            .prop_map(move |(n, class)| Tag((((class << 6) | c | 0x1F) << 8) | n)),
+        (1u32..=0x7F, 0u32..=0x7F, 0u32..=3).prop_map(move |(a, b, class)| Tag((((((class
+            << 6)
+            | c
+            | 0x1F)
+            << 8)
+            | 0x80
+            | a)
+            << 8)
+            | b)),
     ]
 }
 

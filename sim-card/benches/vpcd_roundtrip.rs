@@ -10,10 +10,6 @@
 //! Target (DESIGN.md): the pcscd round trip within 2x of the bare echo. Nothing asserts it;
 //! the ratio is printed.
 
-// The stand-in card until `sim_card::Card::demo` lands on main.
-#[path = "../tests/pcscd/stand_in.rs"]
-mod stand_in;
-
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -142,7 +138,7 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let server = std::thread::spawn(move || {
-        let mut card = stand_in::StandInCard::demo(7);
+        let mut card = sim_card::Card::demo(7);
         let options = VpcdOptions::new(VPCD_ADDR)
             .max_retries(20)
             .poll_interval(Duration::from_millis(20));

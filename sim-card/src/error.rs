@@ -5,10 +5,16 @@ use std::io;
 /// Everything that can go wrong in `sim-card`.
 ///
 /// The card itself never fails on bad input (a bad APDU gets a status word); these errors
-/// come from the transports around it.
+/// come from personalisation and from the transports around it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// Personalisation input is not acceptable.
+    #[error("personalisation: {0}")]
+    Personalisation(&'static str),
+    /// Building a file, a key or EF.SOD failed in the protocol layer.
+    #[error(transparent)]
+    Protocol(#[from] protocol::Error),
     /// A socket operation failed; `op` says which one.
     #[error("vpcd: {op} failed: {source}")]
     Io {

@@ -6,10 +6,6 @@
 //! serves one personalised demo card until Ctrl-C, reconnecting when pcscd restarts. Logs go
 //! to stderr; `RUST_LOG=sim_card=trace` shows every APDU.
 
-// The stand-in card until `sim_card::Card::demo` lands on main.
-#[path = "../tests/pcscd/stand_in.rs"]
-mod stand_in;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -52,8 +48,9 @@ fn main() -> Result<()> {
             let flag = Arc::clone(&stop);
             ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
                 .context("installing the Ctrl-C handler")?;
-            let mut card = stand_in::StandInCard::demo(seed);
-            tracing::info!(vpcd = %addr, seed, "serving the demo card; Ctrl-C stops");
+            let mut card = sim_card::Card::demo(seed);
+            let (can, _password) = sim_card::demo_secrets(seed);
+            tracing::info!(vpcd = %addr, seed, can, "serving the demo card; Ctrl-C stops");
             vpcd::serve(&mut card, &VpcdOptions::new(addr), &stop)?;
             tracing::info!("stopped");
             Ok(())

@@ -6,8 +6,6 @@
 //! `pcscd-tests`; with the feature on and pcscd missing, these tests fail and say what is
 //! missing. They share one vpcd slot, so they take turns on [`VPCD`].
 
-mod stand_in;
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use sim_card::vpcd::{self, VpcdOptions};
-
-use stand_in::StandInCard;
 
 /// The vpcd slot the tests use and its reader name.
 const VPCD_ADDR: &str = "127.0.0.1:35963";
@@ -42,7 +38,7 @@ impl ServedCard {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let mut card = StandInCard::demo(seed);
+            let mut card = sim_card::Card::demo(seed);
             let options = VpcdOptions::new(VPCD_ADDR)
                 .max_retries(50)
                 .backoff(Duration::from_millis(20), Duration::from_millis(200))
