@@ -325,7 +325,8 @@ impl std::fmt::Debug for Framed<TcpStream> {
 }
 
 impl VpcdConnection {
-    /// Connect once to `addr` (no retry), waiting at most `timeout` per resolved address.
+    /// Connect once to `addr` (no retry), waiting at most `timeout` per resolved address. Any
+    /// failure, including setting the socket options, is an [`Error::Connect`].
     pub fn connect(addr: &str, timeout: Duration) -> Result<Self, Error> {
         let addrs = addr.to_socket_addrs().map_err(|source| Error::Connect {
             addr: addr.to_owned(),
@@ -334,8 +335,13 @@ impl VpcdConnection {
         })?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "address resolved to nothing");
         for a in addrs {
-            match TcpStream::connect_timeout(&a, timeout) {
-                Ok(stream) => return Self::from_stream(stream),
+            match TcpStream::connect_timeout(&a, timeout).and_then(|stream| {
+                Self::from_stream(stream).map_err(|e| match e {
+                    Error::Io { source, .. } => source,
+                    other => io::Error::other(other),
+                })
+            }) {
+                Ok(conn) => return Ok(conn),
                 Err(e) => last = e,
             }
         }
@@ -471,9 +477,10 @@ pub fn serve<C: SmartCard + ?Sized>(
             Ok(mut conn) => {
                 failures = 0;
                 backoff = options.initial_backoff;
-                conn.set_poll_interval(options.poll_interval)?;
                 tracing::info!(reader = %conn.peer(), "vpcd: connected; the reader shows a card");
-                let ended = conn.serve(card, stop);
+                let ended = conn
+                    .set_poll_interval(options.poll_interval)
+                    .and_then(|()| conn.serve(card, stop));
                 card.power_off();
                 match ended {
                     Ok(Disconnect::Stopped) => break,
