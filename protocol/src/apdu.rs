@@ -411,7 +411,13 @@ impl CommandApdu {
         match body.len() {
             0 => {}
             // Case 2S.
-            1 => apdu.ne = Some(if body[0] == 0 { 256 } else { u32::from(body[0]) }),
+            1 => {
+                apdu.ne = Some(if body[0] == 0 {
+                    256
+                } else {
+                    u32::from(body[0])
+                })
+            }
             _ if body[0] != 0 => {
                 // Case 3S or 4S.
                 let nc = usize::from(body[0]);
@@ -488,7 +494,12 @@ impl fmt::Debug for CommandApdu {
             self.cla, self.ins, self.p1, self.p2
         )?;
         if !self.data.is_empty() {
-            write!(f, " Lc={} {}", self.data.len(), hex::encode_upper(&self.data))?;
+            write!(
+                f,
+                " Lc={} {}",
+                self.data.len(),
+                hex::encode_upper(&self.data)
+            )?;
         }
         if let Some(ne) = self.ne {
             write!(f, " Ne={ne}")?;
@@ -546,7 +557,10 @@ impl ResponseApdu {
             ));
         }
         let (data, sw) = bytes.split_at(bytes.len() - 2);
-        Ok(Self::new(data, StatusWord::from_u16(u16::from_be_bytes([sw[0], sw[1]]))))
+        Ok(Self::new(
+            data,
+            StatusWord::from_u16(u16::from_be_bytes([sw[0], sw[1]])),
+        ))
     }
 }
 
@@ -701,7 +715,12 @@ mod tests {
         assert_eq!((c3e.data.len(), c3e.ne, c3e.extended), (7, None, true));
         let c4e = CommandApdu::decode(&h("00880000 000002 0102 0100")).unwrap();
         assert_eq!((c4e.data, c4e.ne), (vec![1, 2], Some(256)));
-        for bytes in ["00A4040C", "00B0000000", "00B00000000000", "00880000000002 0102 0100"] {
+        for bytes in [
+            "00A4040C",
+            "00B0000000",
+            "00B00000000000",
+            "00880000000002 0102 0100",
+        ] {
             let b = h(bytes);
             assert_eq!(CommandApdu::decode(&b).unwrap().encode().unwrap(), b);
         }

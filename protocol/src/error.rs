@@ -85,6 +85,15 @@ pub enum Error {
     /// Padding (ISO/IEC 9797-1 method 2) is wrong after decryption.
     #[error("bad padding")]
     BadPadding,
+    /// PACE mutual authentication failed: the other side's authentication token did not
+    /// verify (ICAO 9303-11 §4.4.3.4). With a well-formed exchange this means the two sides
+    /// used different passwords, so the card counts it against the password's retry counter.
+    #[error("PACE authentication token did not verify")]
+    PaceAuthFailed,
+    /// Expected secure messaging data objects are missing (no SM bits in CLA, no DO'8E', no
+    /// DO'99'): status word 6987 (ICAO 9303-11 §9.8, ISO 7816-4 §10).
+    #[error("expected secure messaging data objects missing")]
+    SmObjectsMissing,
     /// An ISO 18013-5 mdoc failed to decode, encode or verify.
     #[error("mdoc: {0}")]
     Mdoc(crate::mdoc::MdocError),

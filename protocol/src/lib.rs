@@ -22,12 +22,12 @@
 pub mod aa;
 pub mod apdu;
 mod error;
-mod reader;
 pub mod lds;
 pub mod mdoc;
 pub mod oid4vci;
 pub mod pace;
 pub mod pki;
+mod reader;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

@@ -89,7 +89,9 @@ fn read_len(r: &mut Reader<'_>) -> Result<usize, Error> {
         0x81..=0x84 => {
             let n = usize::from(first & 0x7F);
             let bytes = r.take(n)?;
-            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             Ok(len)
         }
         _ => Err(r.err(DecodeErrorKind::BadLength)),
@@ -174,7 +176,11 @@ impl<'a> Iterator for TlvIter<'a> {
                 self.offset += used;
                 Some(Ok((tag, value)))
             }
-            Err(Error::Decode { what, kind, position }) => {
+            Err(Error::Decode {
+                what,
+                kind,
+                position,
+            }) => {
                 self.failed = true;
                 Some(Err(Error::Decode {
                     what,
@@ -254,7 +260,11 @@ impl Tlv {
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
         let (tlv, used) = Self::decode_prefix(bytes, 0, 0)?;
         if used != bytes.len() {
-            return Err(Error::decode("BER-TLV", DecodeErrorKind::TrailingData, used));
+            return Err(Error::decode(
+                "BER-TLV",
+                DecodeErrorKind::TrailingData,
+                used,
+            ));
         }
         Ok(tlv)
     }
@@ -280,7 +290,11 @@ impl Tlv {
             return Err(Error::decode("BER-TLV", DecodeErrorKind::BadValue, base));
         }
         let (tag, value, used) = read_one(bytes).map_err(|e| match e {
-            Error::Decode { what, kind, position } => Error::Decode {
+            Error::Decode {
+                what,
+                kind,
+                position,
+            } => Error::Decode {
                 what,
                 kind,
                 position: position + base,
@@ -356,7 +370,10 @@ mod tests {
         encode_len(128, &mut out);
         encode_len(256, &mut out);
         assert_eq!(out, [0x7F, 0x81, 0x80, 0x82, 0x01, 0x00]);
-        assert!(read_one(&[0x04, 0x80, 0x00, 0x00]).is_err(), "indefinite length refused");
+        assert!(
+            read_one(&[0x04, 0x80, 0x00, 0x00]).is_err(),
+            "indefinite length refused"
+        );
         assert!(read_one(&[0x04, 0x85, 0, 0, 0, 0, 1]).is_err());
     }
 
