@@ -733,3 +733,9 @@ fn a_produced_card_passes_passive_authentication_over_every_data_group() {
     assert_eq!(holder.rrn, "9001011234568");
     assert_eq!(holder.region_code, "11");
 }
+
+#[test]
+fn metadata_json_snapshot() {
+    let i = issuer();
+    insta::assert_snapshot!(serde_json::to_string_pretty(&i.metadata()).unwrap());
+}
