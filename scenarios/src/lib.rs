@@ -1,1 +1,16 @@
-//! Population, end-to-end flows, deterministic simulation, load, faults, reports, certification suites, and the `midsim` command-line tool (being written).
+//! Population, end-to-end flows, deterministic simulation, load, faults, reports,
+//! certification suites, and the `midsim` command-line tool (being written).
+//!
+//! The population and rollout-model foundations are here:
+//! - [`locale`]: a `ko_KR` locale for the `fake` crate and Korean road addresses;
+//! - [`region`]: the 17 first-level divisions and their districts;
+//! - [`rng`]: seed derivation, every draw a function of (seed, index, stream).
+//!
+//! None of it reads a clock or OS randomness: seeds and times are parameters.
+
+mod error;
+pub mod locale;
+pub mod region;
+pub mod rng;
+
+pub use error::Error;
