@@ -4,12 +4,14 @@
 //! The population and rollout-model foundations are here:
 //! - [`locale`]: a `ko_KR` locale for the `fake` crate and Korean road addresses;
 //! - [`region`]: the 17 first-level divisions and their districts;
+//! - [`population`]: residents generated lazily from (seed, index);
 //! - [`rng`]: seed derivation, every draw a function of (seed, index, stream).
 //!
 //! None of it reads a clock or OS randomness: seeds and times are parameters.
 
 mod error;
 pub mod locale;
+pub mod population;
 pub mod region;
 pub mod rng;
 
