@@ -5,14 +5,18 @@
 //! - [`locale`]: a `ko_KR` locale for the `fake` crate and Korean road addresses;
 //! - [`region`]: the 17 first-level divisions and their districts;
 //! - [`population`]: residents generated lazily from (seed, index);
-//! - [`rng`]: seed derivation, every draw a function of (seed, index, stream).
+//! - [`rng`]: seed derivation, every draw a function of (seed, index, stream);
+//! - [`vtime`]: virtual time (Unix seconds) and local calendar days;
+//! - [`arrival`]: when, whether and by which route each resident applies.
 //!
 //! None of it reads a clock or OS randomness: seeds and times are parameters.
 
+pub mod arrival;
 mod error;
 pub mod locale;
 pub mod population;
 pub mod region;
 pub mod rng;
+pub mod vtime;
 
 pub use error::Error;
