@@ -29,6 +29,14 @@ pub enum Error {
         /// Byte offset of the first character that does not fit.
         position: usize,
     },
+    /// A queue was fed an arrival earlier than the previous one.
+    #[error("arrival at {at} ms comes before the previous arrival at {after} ms")]
+    OutOfOrder {
+        /// The arrival time given.
+        at: i64,
+        /// The previous arrival time.
+        after: i64,
+    },
     /// A histogram could not be encoded, decoded or merged.
     #[error("histogram: {0}")]
     Histogram(String),

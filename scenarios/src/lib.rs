@@ -7,11 +7,13 @@
 //! - [`population`]: residents generated lazily from (seed, index);
 //! - [`rng`]: seed derivation, every draw a function of (seed, index, stream);
 //! - [`vtime`]: virtual time (Unix seconds) and local calendar days;
-//! - [`arrival`]: when, whether and by which route each resident applies.
+//! - [`arrival`]: when, whether and by which route each resident applies;
+//! - [`desk`]: community-center desks as multi-server FIFO queues.
 //!
 //! None of it reads a clock or OS randomness: seeds and times are parameters.
 
 pub mod arrival;
+pub mod desk;
 mod error;
 pub mod locale;
 pub mod population;
