@@ -8,7 +8,8 @@
 //! - [`rng`]: seed derivation, every draw a function of (seed, index, stream);
 //! - [`vtime`]: virtual time (Unix seconds) and local calendar days;
 //! - [`arrival`]: when, whether and by which route each resident applies;
-//! - [`desk`]: community-center desks as multi-server FIFO queues.
+//! - [`desk`]: community-center desks as multi-server FIFO queues;
+//! - [`report`]: the JSON report, exact shard merges, SVG charts and the HTML page.
 //!
 //! None of it reads a clock or OS randomness: seeds and times are parameters.
 
@@ -18,6 +19,7 @@ mod error;
 pub mod locale;
 pub mod population;
 pub mod region;
+pub mod report;
 pub mod rng;
 pub mod vtime;
 
