@@ -12,6 +12,9 @@ use rand::SeedableRng;
 pub enum Stream {
     /// The resident's attributes (name, RRN, address, card, phone).
     Resident,
+    /// The legal address's region and district, apart from the other attributes so that
+    /// [`crate::population::Population::district_of`] is cheap.
+    Address,
     /// The arrival model's draws (when the resident applies).
     Arrival,
     /// The desk model's draws (service times).
@@ -26,6 +29,7 @@ impl Stream {
             Stream::Resident => 1,
             Stream::Arrival => 2,
             Stream::Desk => 3,
+            Stream::Address => 4,
             Stream::Other(n) => 0x1_0000_0000 | u64::from(n),
         }
     }
@@ -66,6 +70,7 @@ mod tests {
         assert_ne!(a, derive_seed(1, 1, Stream::Resident));
         assert_ne!(a, derive_seed(2, 0, Stream::Resident));
         assert_ne!(a, derive_seed(1, 0, Stream::Arrival));
+        assert_ne!(a, derive_seed(1, 0, Stream::Address));
         assert_ne!(
             derive_seed(1, 0, Stream::Other(0)),
             derive_seed(1, 0, Stream::Other(1))

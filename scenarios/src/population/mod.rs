@@ -5,8 +5,12 @@
 //! `Population` holds only the configuration and a few sampling tables built once, so memory
 //! does not grow with the population and any shard or replay regenerates the same person.
 //!
-//! Draw order inside a resident is fixed (sex, age, birth day, region, district, address,
-//! name, RRN, card, smartphone, propensity); changing it changes every resident of a seed.
+//! Draw order inside a resident is fixed (sex, age, birth day, road address, name, RRN,
+//! card, smartphone, propensity); changing it changes every resident of a seed. Region and
+//! district come from a stream of their own ([`Stream::Address`]), so
+//! [`Population::district_of`] can find a resident's district without generating the rest:
+//! shards that must keep a community center's visitors together split by it
+//! ([`Population::shard_by`]).
 
 mod rrn;
 
@@ -579,6 +583,68 @@ impl Population {
             phone,
             adoption_propensity,
         }
+    }
+
+    /// The district of resident `index`'s legal address, without generating the rest of the
+    /// resident (one RNG seeding and two draws).
+    pub fn district_of(&self, index: u64) -> &'static District {
+        let mut rng = rng_for(self.seed, index, Stream::Address);
+        let t = &self.tables;
+        let region = pick(&t.regions, rng.random::<f64>()).unwrap_or(Region::Seoul);
+        pick(&t.districts[region as usize], rng.random::<f64>())
+            .unwrap_or(&crate::region::DISTRICTS[0])
+    }
+
+    /// Expected number of residents of `district` in this population: size × the region's
+    /// weight share × the district's share of its region. Use it to size per-district
+    /// resources (community centers) for a scaled-down population.
+    pub fn expected_residents(&self, district: &District) -> f64 {
+        let region_share = {
+            let total: f64 = self.config.region_weights.values().sum();
+            let w = self
+                .config
+                .region_weights
+                .get(&district.region)
+                .copied()
+                .unwrap_or(0.0);
+            if total > 0.0 {
+                w / total
+            } else {
+                0.0
+            }
+        };
+        let in_region: u32 = district
+            .region
+            .districts()
+            .iter()
+            .map(|d| d.population_thousands)
+            .sum();
+        let district_share = if in_region == 0 {
+            0.0
+        } else {
+            f64::from(district.population_thousands) / f64::from(in_region)
+        };
+        self.config.size as f64 * region_share * district_share
+    }
+
+    /// Indices of shard `index` of `count` when shards must keep together the residents
+    /// that share a key (for example their community center, which couples them through its
+    /// queue): resident `i` belongs to shard `splitmix64(key(i, district)) % count`. Every
+    /// shard scans all indices but generates only districts, which is cheap.
+    pub fn shard_by<'a, K>(
+        &'a self,
+        index: u64,
+        count: u64,
+        key: K,
+    ) -> Result<impl Iterator<Item = u64> + 'a, Error>
+    where
+        K: Fn(u64, &'static District) -> u64 + 'a,
+    {
+        if count == 0 || index >= count {
+            return Err(Error::InvalidShard { index, count });
+        }
+        Ok((0..self.config.size)
+            .filter(move |&i| crate::rng::splitmix64(key(i, self.district_of(i))) % count == index))
     }
 
     /// Every resident in index order, generated one at a time.
