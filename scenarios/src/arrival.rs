@@ -21,6 +21,9 @@
 //!    ([`Openings::online_from`]); before that they too must visit a center.
 //! 5. **What time.** A desk visit falls in the opening hours (default 09:00-18:00 KST, weekdays
 //!    only) with an hourly pattern; a remote tap follows a daytime pattern over all 24 hours.
+//! 6. **Extras.** Some older-card holders swap to an IC card at the desk first (then issue by
+//!    IC tap there); some applicants also try once too early, in the two weeks before their
+//!    address opens, which the issuer should refuse as not yet open.
 //!
 //! Public holidays and a second surge when online application opens are not modelled.
 
@@ -132,6 +135,13 @@ pub struct Arrival {
     pub route: Route,
     /// Desk or remote.
     pub channel: Channel,
+    /// An older-card holder who first swaps to an IC card at the desk (paying the fee, see
+    /// the issuer's policy) and then issues by IC tap there.
+    pub swaps_card: bool,
+    /// An attempt before the address opened (heard of the launch elsewhere): the issuer
+    /// should refuse it as not yet open. Same channel rules as `at`, strictly before the
+    /// resident's start.
+    pub early_attempt: Option<UnixTime>,
 }
 
 /// Why a resident does not apply within the horizon.
@@ -188,6 +198,13 @@ pub struct ArrivalConfig {
     pub uptake: f64,
     /// Minimum age to apply (DOMAIN.md: 17).
     pub min_age: u8,
+    /// Share of older-card holders who swap to an IC card at the desk before issuing.
+    pub swap_to_ic_share: f64,
+    /// Share of applicants who also try once, too early, in the days before their address
+    /// opens.
+    pub early_attempt_share: f64,
+    /// How many days before their opening early attempts happen (uniformly), 1..=365.
+    pub early_window_days: u16,
     /// Last local day on which arrivals happen.
     pub horizon_end: Date,
     /// Community center visits: weekdays 09:00-18:00 by default.
@@ -203,6 +220,9 @@ impl Default for ArrivalConfig {
             half_life_days: 7.0,
             uptake: 1.0,
             min_age: 17,
+            swap_to_ic_share: 0.1,
+            early_attempt_share: 0.02,
+            early_window_days: 14,
             horizon_end: date!(2025 - 12 - 31),
             desk: DayPattern {
                 weekday_weights: [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0],
@@ -346,6 +366,20 @@ impl ArrivalModel {
                 "must be within ±18 hours",
             ));
         }
+        for (field, v) in [
+            ("arrival.swap_to_ic_share", config.swap_to_ic_share),
+            ("arrival.early_attempt_share", config.early_attempt_share),
+        ] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(Error::config(field, format!("{v} is not a share in 0..=1")));
+            }
+        }
+        if !(1..=365).contains(&config.early_window_days) {
+            return Err(Error::config(
+                "arrival.early_window_days",
+                format!("{} is not in 1..=365", config.early_window_days),
+            ));
+        }
         config.desk.validate("arrival.desk")?;
         config.remote.validate("arrival.remote")?;
         Ok(ArrivalModel {
@@ -387,25 +421,59 @@ impl ArrivalModel {
             CardType::Ic => openings.online_from(),
             _ => None,
         };
-        match self.arrival_after(start, online, &mut rng) {
-            Some(at) => {
-                let remote = online.is_some_and(|o| at >= o);
-                Decision::Applies(Arrival {
-                    at,
-                    route: if resident.card == CardType::Ic {
-                        Route::IcTap
-                    } else {
-                        Route::Qr
-                    },
-                    channel: if remote {
-                        Channel::Remote
-                    } else {
-                        Channel::Desk
-                    },
-                })
+        let Some(at) = self.arrival_after(start, online, &mut rng) else {
+            return Decision::DoesNot(NoArrival::AfterHorizon);
+        };
+        let remote = online.is_some_and(|o| at >= o);
+        let swaps_card =
+            resident.card == CardType::Plastic && rng.random_bool(cfg.swap_to_ic_share);
+        let early_attempt = if rng.random_bool(cfg.early_attempt_share) {
+            self.early_attempt(start, online, &mut rng)
+        } else {
+            None
+        };
+        Decision::Applies(Arrival {
+            at,
+            route: if resident.card == CardType::Ic || swaps_card {
+                Route::IcTap
+            } else {
+                Route::Qr
+            },
+            channel: if remote {
+                Channel::Remote
+            } else {
+                Channel::Desk
+            },
+            swaps_card,
+            early_attempt,
+        })
+    }
+
+    /// A premature attempt in the `early_window_days` before `start`: a uniform day, kept
+    /// with the channel's weekday weight, at a time from its hourly pattern; `None` if no
+    /// draw lands strictly before `start`.
+    fn early_attempt<R: RngExt + ?Sized>(
+        &self,
+        start: UnixTime,
+        online: Option<UnixTime>,
+        rng: &mut R,
+    ) -> Option<UnixTime> {
+        let off = self.config.utc_offset_seconds;
+        let start_day = vtime::local_day(start, off);
+        let window = i64::from(self.config.early_window_days);
+        for _ in 0..MAX_DRAWS {
+            let day = start_day - rng.random_range(1..=window);
+            let remote = online.is_some_and(|o| vtime::local_day(o, off) <= day);
+            let pattern = if remote { &self.remote } else { &self.desk };
+            if rng.random::<f64>() >= pattern.accept[vtime::weekday_index(day)] {
+                continue;
             }
-            None => Decision::DoesNot(NoArrival::AfterHorizon),
+            let at = vtime::local_midnight(day, off) + pattern.second_of_day(rng);
+            if at < start && !online.is_some_and(|o| remote && at < o) {
+                return Some(at);
+            }
         }
+        None
     }
 
     /// The core draw: an arrival instant at or after `start` for someone who must visit a

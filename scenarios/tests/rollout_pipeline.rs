@@ -107,6 +107,10 @@ impl World {
             let Decision::Applies(a) = self.arrivals.decide(SEED, &r, &self.openings) else {
                 continue;
             };
+            if let Some(early) = a.early_attempt {
+                // The issuer refuses it: the address has not opened yet.
+                report.record_refusal(day_of(early), "not_yet_open");
+            }
             let mut rng = rng_for(SEED, i, Stream::Desk);
             match a.channel {
                 Channel::Remote => {
@@ -153,6 +157,7 @@ fn shard_reports_split_by_center_merge_into_the_single_run_report() {
     let whole = w.simulate(0..SIZE, (0, SIZE));
     assert!(whole.totals().issued > 1_000, "{:?}", whole.totals());
     assert!(whole.desk_wait_ms.all.count() > 500);
+    assert!(whole.refusals.contains_key("not_yet_open"));
 
     // Three shards keyed by community center: a center's queue stays in one shard. Each
     // shard's report claims a third of the index space so that the ranges coalesce.

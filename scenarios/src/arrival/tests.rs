@@ -118,7 +118,11 @@ fn nobody_applies_before_their_address_opens_and_routes_follow_the_card() {
                         remote += 1;
                     }
                     (CardType::Ic, Route::IcTap, Channel::Desk)
-                    | (CardType::Plastic, Route::Qr, Channel::Desk) => {
+                    | (CardType::Plastic, Route::Qr | Route::IcTap, Channel::Desk) => {
+                        assert_eq!(
+                            a.swaps_card,
+                            r.card == CardType::Plastic && a.route == Route::IcTap
+                        );
                         let s = second_of_day(a.at, KST_OFFSET_SECONDS);
                         assert!((9 * 3600..18 * 3600).contains(&s));
                         assert!(weekday_index(local_day(a.at, KST_OFFSET_SECONDS)) < 5);
@@ -146,6 +150,55 @@ fn nobody_applies_before_their_address_opens_and_routes_follow_the_card() {
     }
     assert!(applied > 5_000, "{applied}");
     assert!(remote > 0 && pilot > 0, "{remote} {pilot}");
+}
+
+#[test]
+fn early_attempts_come_before_the_opening_and_swaps_follow_their_share() {
+    let pop = Population::new(
+        PopulationConfig {
+            size: 40_000,
+            ..PopulationConfig::default()
+        },
+        10,
+    )
+    .unwrap();
+    let m = ArrivalModel::new(ArrivalConfig {
+        early_attempt_share: 0.2,
+        swap_to_ic_share: 0.3,
+        ..ArrivalConfig::default()
+    })
+    .unwrap();
+    let table = OpeningTable::korea_2025();
+    let (mut applied, mut early, mut plastic, mut swaps) = (0u32, 0u32, 0u32, 0u32);
+    for r in pop.iter() {
+        let Decision::Applies(a) = m.decide(1, &r, &table) else {
+            continue;
+        };
+        applied += 1;
+        if r.card == CardType::Plastic {
+            plastic += 1;
+            swaps += u32::from(a.swaps_card);
+        }
+        if let Some(e) = a.early_attempt {
+            early += 1;
+            let opens = table.opens_at(r.district()).unwrap();
+            let start = opens.max(midnight_of(r.birthday_at(17), KST_OFFSET_SECONDS));
+            assert!(e < start, "{e} not before {start}");
+            assert!(
+                e >= start - 15 * 86_400,
+                "{e} more than the window before {start}"
+            );
+            if e < table.online.unwrap() || r.card != CardType::Ic {
+                let s = second_of_day(e, KST_OFFSET_SECONDS);
+                assert!((9 * 3600..18 * 3600).contains(&s));
+                assert!(weekday_index(local_day(e, KST_OFFSET_SECONDS)) < 5);
+            }
+        }
+    }
+    let early_share = f64::from(early) / f64::from(applied);
+    assert!((early_share - 0.2).abs() < 0.02, "{early_share}");
+    let swap_share = f64::from(swaps) / f64::from(plastic);
+    assert!((swap_share - 0.3).abs() < 0.02, "{swap_share}");
 }
 
 fn date_of(t: UnixTime) -> Date {

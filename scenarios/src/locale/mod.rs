@@ -356,6 +356,26 @@ impl Dummy<FullName> for String {
     }
 }
 
+/// Faker: a district of the given region, weighted by district population,
+/// `DistrictIn(Region::Gyeonggi).fake_with_rng::<&District, _>(rng)`.
+#[derive(Clone, Copy, Debug)]
+pub struct DistrictIn(pub Region);
+
+impl Dummy<DistrictIn> for &'static District {
+    fn dummy_with_rng<R: RngExt + ?Sized>(c: &DistrictIn, rng: &mut R) -> Self {
+        let districts = c.0.districts();
+        let total: u32 = districts.iter().map(|d| d.population_thousands).sum();
+        let mut pick = rng.random_range(0..total.max(1));
+        for d in districts {
+            if pick < d.population_thousands {
+                return d;
+            }
+            pick -= d.population_thousands;
+        }
+        districts.first().unwrap_or(&DISTRICTS[0])
+    }
+}
+
 /// A road-name address (도로명주소) in a real district: region, district, road (with an
 /// optional branch, `중앙로12번길`) and building number. `Copy`, no heap: rendered on Display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -510,6 +530,21 @@ mod tests {
             .fake_with_rng::<Address, _>(&mut rng)
             .to_string();
         assert!(s.starts_with("세종특별자치시 ") && !s.contains("  "), "{s}");
+    }
+
+    #[test]
+    fn districts_of_a_region_are_drawn_by_population() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let n = 20_000;
+        let mut gunwi = 0;
+        for _ in 0..n {
+            let d: &District = DistrictIn(Region::Daegu).fake_with_rng(&mut rng);
+            assert_eq!(d.region, Region::Daegu);
+            gunwi += u32::from(d.code == 27720);
+        }
+        // Gunwi County: 23 of Daegu's 2,358 thousand, about 1%.
+        let share = f64::from(gunwi) / f64::from(n);
+        assert!((share - 23.0 / 2358.0).abs() < 0.004, "{share}");
     }
 
     #[test]

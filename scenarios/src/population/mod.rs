@@ -526,9 +526,7 @@ impl Population {
         };
         let birth_date = Date::from_julian_day(jd).unwrap_or(cfg.reference_date);
 
-        let region = pick(&t.regions, rng.random::<f64>()).unwrap_or(Region::Seoul);
-        let districts = &t.districts[region as usize];
-        let district = pick(districts, rng.random::<f64>()).unwrap_or(&crate::region::DISTRICTS[0]);
+        let district = self.district_of(index);
         let address: Address = RoadAddress(district).fake_with_rng(&mut rng);
         let name: String = FullName(sex).fake_with_rng(&mut rng);
 

@@ -210,7 +210,63 @@ fn invalid_shards_are_errors() {
     assert_eq!(p.shard(2, 3), Ok(6..10));
 }
 
+#[test]
+fn district_of_agrees_with_the_generated_resident_and_shard_by_partitions() {
+    let p = pop(3_000, 21);
+    for i in 0..300 {
+        assert_eq!(p.district_of(i), p.resident(i).district());
+    }
+    let mut seen = vec![0u8; 3_000];
+    for k in 0..4 {
+        for i in p.shard_by(k, 4, |_, d| u64::from(d.code)).unwrap() {
+            seen[i as usize] += 1;
+            // Every resident of a district is in the same shard.
+            assert_eq!(
+                crate::rng::splitmix64(u64::from(p.district_of(i).code)) % 4,
+                k
+            );
+        }
+    }
+    assert!(seen.iter().all(|&n| n == 1));
+    assert!(p.shard_by(4, 4, |_, _| 0).is_err());
+    let gyeonggi = p.expected_residents(District::by_code(41281).unwrap());
+    assert!(
+        (gyeonggi - 3_000.0 * 13_694.0 / 51_272.0 * 490.0 / 13_858.0).abs() < 1.0,
+        "{gyeonggi}"
+    );
+}
+
 proptest! {
+    #[test]
+    fn any_configuration_is_rejected_or_generates_without_panicking(
+        weights in proptest::collection::vec(-1.0f64..100.0, 17),
+        bands in proptest::collection::vec((0u8..130, 0u8..130, -1.0f64..10.0), 0..6),
+        none in -0.5f64..1.5,
+        ic in -0.5f64..1.5,
+        reassigned in -0.5f64..1.5,
+        exponent in -1.0f64..5.0,
+        seed in any::<u64>(),
+    ) {
+        let config = PopulationConfig {
+            size: 20,
+            region_weights: Region::ALL.into_iter().zip(weights).collect(),
+            age_bands: bands
+                .into_iter()
+                .map(|(a, b, weight)| AgeBand { min_age: a.min(b), max_age: a.max(b), weight })
+                .collect(),
+            cards: CardShares { none, ic },
+            reassigned_rrn_share: reassigned,
+            propensity_exponent: exponent,
+            ..PopulationConfig::default()
+        };
+        if let Ok(p) = Population::new(config, seed) {
+            for r in p.iter() {
+                prop_assert!(r.rrn.birth_date() == Some(r.birth_date));
+                prop_assert!(p.config().region_weights[&r.region()] > 0.0);
+            }
+        }
+    }
+
     #[test]
     fn shards_partition_the_population(size in 0u64..10_000, count in 1u64..64) {
         let mut next = 0;

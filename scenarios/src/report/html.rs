@@ -53,7 +53,11 @@ pub fn render_html(report: &Report) -> String {
     let _ = writeln!(h, "<tr><td>eligible</td><td>{}</td></tr>", totals.eligible);
     let _ = writeln!(h, "<tr><td>issued</td><td>{}</td></tr>", totals.issued);
     for (route, n) in &totals.issued_by_route {
-        let _ = writeln!(h, "<tr><td>issued by {route:?}</td><td>{n}</td></tr>");
+        let _ = writeln!(
+            h,
+            "<tr><td>issued by {}</td><td>{n}</td></tr>",
+            super::route_name(*route)
+        );
     }
     let _ = writeln!(h, "<tr><td>refused</td><td>{}</td></tr>", totals.refused);
     let _ = writeln!(h, "<tr><td>failed</td><td>{}</td></tr>", totals.failed);

@@ -38,6 +38,14 @@ pub const SCHEMA: &str = "midsim-rollout-report";
 /// The current schema version.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// How a route is labelled in charts and the HTML page.
+fn route_name(r: Route) -> &'static str {
+    match r {
+        Route::IcTap => "IC tap",
+        Route::Qr => "QR at desk",
+    }
+}
+
 /// A calendar day (local time of the run), `"YYYY-MM-DD"` in JSON, usable as a map key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub Date);
@@ -499,10 +507,6 @@ impl Report {
                 by_region.entry(region).or_default().push((day.0, n as f64));
             }
         }
-        let route_name = |r: Route| match r {
-            Route::IcTap => "IC tap",
-            Route::Qr => "QR at desk",
-        };
         let routes = by_route
             .into_iter()
             .map(|(r, points)| Series {
