@@ -476,6 +476,14 @@ impl ArrivalModel {
         None
     }
 
+    /// When the community centers close on the local day of `t` (the desk pattern's
+    /// `close_hour`): the `closes` argument of [`crate::desk::DeskQueue::arrive`].
+    pub fn desk_closes_at(&self, t: UnixTime) -> UnixTime {
+        let off = self.config.utc_offset_seconds;
+        vtime::local_midnight(vtime::local_day(t, off), off)
+            + i64::from(self.config.desk.close_hour) * 3600
+    }
+
     /// The core draw: an arrival instant at or after `start` for someone who must visit a
     /// desk until `online` (remote from then on; `None`: always a desk), or `None` if it
     /// falls after the horizon. Exposed for tests and for callers with their own eligibility.

@@ -10,7 +10,7 @@
 //! results are exact and identical on every machine.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -265,6 +265,48 @@ pub fn erlang_c_mean_wait(arrival_rate: f64, service_rate: f64, clerks: u32) -> 
     let tail = term * c / (c - a);
     let p_wait = tail / (sum + tail);
     Some(p_wait / (c * service_rate - arrival_rate))
+}
+
+/// Every center's queue, created on a center's first visitor, so memory grows with the
+/// centers that have been visited, not with the population.
+#[derive(Clone, Debug)]
+pub struct Desks {
+    clerks_per_center: u32,
+    queues: BTreeMap<CenterId, DeskQueue>,
+}
+
+impl Desks {
+    /// No queues yet; each center will have `clerks_per_center` clerks.
+    pub fn new(clerks_per_center: u32) -> Result<Desks, Error> {
+        DeskQueue::new(clerks_per_center)?;
+        Ok(Desks {
+            clerks_per_center,
+            queues: BTreeMap::new(),
+        })
+    }
+
+    /// A visitor arrives at `center`; see [`DeskQueue::arrive`]. Arrivals must be in time
+    /// order per center (different centers are independent).
+    pub fn arrive(
+        &mut self,
+        center: CenterId,
+        arrival: Millis,
+        service: Millis,
+        closes: Option<Millis>,
+    ) -> Result<Visit, Error> {
+        let queue = match self.queues.entry(center) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(DeskQueue::new(self.clerks_per_center)?)
+            }
+        };
+        queue.arrive(arrival, service, closes)
+    }
+
+    /// Number of centers that have had a visitor.
+    pub fn centers_visited(&self) -> usize {
+        self.queues.len()
+    }
 }
 
 /// How many centers and clerks serve each district.

@@ -9,12 +9,12 @@ use rand::RngExt;
 use scenarios::arrival::{
     ArrivalConfig, ArrivalModel, Channel, Decision, OpeningTable, Openings, Route,
 };
-use scenarios::desk::{center_for_index, CenterId, DeskConfig, DeskQueue, Visit};
+use scenarios::desk::{center_for_index, CenterId, DeskConfig, Desks, Visit};
 use scenarios::population::{CardType, Population, PopulationConfig};
 use scenarios::region::Region;
 use scenarios::report::{render_html, Day, Phase, Report, RunInfo};
 use scenarios::rng::{rng_for, Stream};
-use scenarios::vtime::{date_of_day, local_day, local_midnight, weekday_index, KST_OFFSET_SECONDS};
+use scenarios::vtime::{date_of_day, local_day, weekday_index, KST_OFFSET_SECONDS};
 use time::macros::date;
 
 const SEED: u64 = 2025;
@@ -130,13 +130,12 @@ impl World {
                 }
             }
         }
-        for visits in queues.values_mut() {
+        let mut desks = Desks::new(self.desk.clerks_per_center).unwrap();
+        for (center, visits) in &mut queues {
             visits.sort_by_key(|v| (v.0, v.1));
-            let mut q = DeskQueue::new(self.desk.clerks_per_center).unwrap();
             for &(at_ms, _, region, route, service) in visits.iter() {
-                let day = local_day(at_ms / 1000, off);
-                let closes = (local_midnight(day, off) + 18 * 3600) * 1000;
-                match q.arrive(at_ms, service, Some(closes)).unwrap() {
+                let closes = self.arrivals.desk_closes_at(at_ms / 1000) * 1000;
+                match desks.arrive(*center, at_ms, service, Some(closes)).unwrap() {
                     Visit::Served { wait, .. } => {
                         report.record_desk_wait(day_of(at_ms / 1000), wait as u64);
                         report.record_issuance(day_of(at_ms / 1000), route, region);

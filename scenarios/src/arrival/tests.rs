@@ -81,6 +81,18 @@ fn arrivals_after_the_horizon_are_none_with_the_tail_probability() {
 }
 
 #[test]
+fn desks_close_at_six_pm_local_on_the_day_of_the_visit() {
+    let m = model(|_| {});
+    let ten_am = midnight_of(PHASE_1, KST_OFFSET_SECONDS) + 10 * 3600;
+    assert_eq!(
+        m.desk_closes_at(ten_am),
+        midnight_of(PHASE_1, KST_OFFSET_SECONDS) + 18 * 3600
+    );
+    // 2025-02-14T18:00+09:00 = 09:00Z.
+    assert_eq!(m.desk_closes_at(ten_am), 1_739_523_600);
+}
+
+#[test]
 fn an_arrival_never_precedes_its_start_even_mid_day() {
     let m = model(|_| {});
     // Friday 14:30 KST: the first day's arrivals must come after that.

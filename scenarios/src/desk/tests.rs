@@ -223,6 +223,49 @@ fn service_time_samples_have_the_configured_mean() {
 }
 
 #[test]
+fn desks_keep_one_independent_queue_per_center() {
+    let a = CenterId {
+        district: 11110,
+        number: 0,
+    };
+    let b = CenterId {
+        district: 11110,
+        number: 1,
+    };
+    let mut desks = Desks::new(1).unwrap();
+    assert_eq!(
+        desks.arrive(a, 0, 10, None).unwrap(),
+        Visit::Served {
+            start: 0,
+            end: 10,
+            wait: 0,
+            clerk: 0
+        }
+    );
+    // Center b is free although a is busy; an earlier arrival at b is fine.
+    assert_eq!(
+        desks.arrive(b, 0, 10, None).unwrap(),
+        Visit::Served {
+            start: 0,
+            end: 10,
+            wait: 0,
+            clerk: 0
+        }
+    );
+    assert_eq!(
+        desks.arrive(a, 5, 10, None).unwrap(),
+        Visit::Served {
+            start: 10,
+            end: 20,
+            wait: 5,
+            clerk: 0
+        }
+    );
+    assert_eq!(desks.centers_visited(), 2);
+    assert!(Desks::new(0).is_err());
+}
+
+#[test]
 fn centers_are_stable_per_resident_and_cover_the_district() {
     let d = crate::region::District::by_code(41281).unwrap();
     let cfg = DeskConfig::default();
