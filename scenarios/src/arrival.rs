@@ -11,11 +11,12 @@
 //!    ([`Openings::opens_at`], fed in by the simulation from the issuer's rollout data) and
 //!    local midnight of the day they reach the minimum age.
 //! 3. **Which day.** Interest decays after that start: the delay in days is exponential with
-//!    the configured half-life `h`, so a share `1 - 2^(-d/h)` would apply within `d` days.
+//!    the configured half-life `h`, so a share `1 - 2^(-d/h)` would apply within `d` days
+//!    (or hyperbolic, `d / (d + h)`, for a longer tail).
 //!    The day it lands on is then accepted with probability proportional to the channel's
 //!    weekday weight, and redrawn otherwise. Because the weekday weights repeat weekly, the
-//!    share of arrivals in the first 7 days stays exactly `1 - 2^(-7/h)` (for 7 days the
-//!    redraw only moves arrivals between weekdays inside each week).
+//!    share of arrivals in the first 7 days stays exactly `1 - 2^(-7/h)` for exponential decay
+//!    (the redraw only moves arrivals between weekdays inside each week).
 //! 4. **Which channel.** Older-card holders visit a community center (QR route). IC holders
 //!    tap in the app from anywhere once online application opens
 //!    ([`Openings::online_from`]); before that they too must visit a center.
@@ -172,6 +173,17 @@ pub enum Decision {
     DoesNot(NoArrival),
 }
 
+/// How interest decays after a resident's start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decay {
+    /// Exponential: a share `1 - 2^(-d/h)` within `d` days.
+    #[default]
+    Exponential,
+    /// Hyperbolic (a long tail of latecomers): a share `d / (d + h)` within `d` days.
+    Hyperbolic,
+}
+
 /// Weekday and hourly pattern of one channel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,8 +204,11 @@ pub struct DayPattern {
 pub struct ArrivalConfig {
     /// Local time's offset from UTC in seconds (KST: 32400).
     pub utc_offset_seconds: i32,
-    /// Half-life of interest after a resident's start, in days.
+    /// Half-life of interest after a resident's start, in days: half of those who apply do
+    /// so within this many days (before weekday and horizon effects).
     pub half_life_days: f64,
+    /// Shape of the decay.
+    pub decay: Decay,
     /// Scales adoption propensity into the probability of applying within the horizon.
     pub uptake: f64,
     /// Minimum age to apply (DOMAIN.md: 17).
@@ -218,6 +233,7 @@ impl Default for ArrivalConfig {
         ArrivalConfig {
             utc_offset_seconds: vtime::KST_OFFSET_SECONDS,
             half_life_days: 7.0,
+            decay: Decay::Exponential,
             uptake: 1.0,
             min_age: 17,
             swap_to_ic_share: 0.1,
@@ -499,7 +515,11 @@ impl ArrivalModel {
         let online_day = online.map(|o| vtime::local_day(o, off));
         for _ in 0..MAX_DRAWS {
             let u: f64 = rng.random();
-            let delay_days = -(1.0 - u).ln() / self.lambda_per_day;
+            let delay_days = match self.config.decay {
+                Decay::Exponential => -(1.0 - u).ln() / self.lambda_per_day,
+                // Inverse of F(t) = t / (t + h).
+                Decay::Hyperbolic => self.config.half_life_days * u / (1.0 - u),
+            };
             // Saturating: a delay of centuries is simply "after the horizon".
             let day = start_day.saturating_add(delay_days.min(1e9) as i64);
             let remote = online_day.is_some_and(|o| day >= o);

@@ -1,21 +1,26 @@
 //! Population, end-to-end flows, deterministic simulation, load, faults, reports,
 //! certification suites, and the `midsim` command-line tool (being written).
 //!
-//! The population and rollout-model foundations are here:
-//! - [`locale`]: a `ko_KR` locale for the `fake` crate and Korean road addresses;
-//! - [`region`]: the 17 first-level divisions and their districts;
-//! - [`population`]: residents generated lazily from (seed, index);
+//! The foundations of the rollout simulation are here:
+//! - [`locale`]: a `ko_KR` locale for the `fake` crate (names, phone numbers, address parts)
+//!   and Korean road addresses;
+//! - [`region`]: the 17 first-level divisions, their codes and their districts;
+//! - [`population`]: residents generated lazily from (seed, index), nothing stored per
+//!   resident;
 //! - [`rng`]: seed derivation, every draw a function of (seed, index, stream);
 //! - [`vtime`]: virtual time (Unix seconds) and local calendar days;
 //! - [`arrival`]: when, whether and by which route each resident applies;
 //! - [`desk`]: community-center desks as multi-server FIFO queues;
 //! - [`report`]: the JSON report, exact shard merges, SVG charts and the HTML page.
 //!
-//! None of it reads a clock or OS randomness: seeds and times are parameters.
+//! None of it reads a clock or OS randomness: seeds and times are parameters, and every
+//! map whose order reaches an output is a `BTreeMap`. It does not run flows: the simulation
+//! loop that drives the card, phone and issuer with these models is built on top of them.
+
+mod error;
 
 pub mod arrival;
 pub mod desk;
-mod error;
 pub mod locale;
 pub mod population;
 pub mod region;

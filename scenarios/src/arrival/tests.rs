@@ -22,8 +22,10 @@ fn first_week_share(m: &ArrivalModel, online: Option<UnixTime>, n: usize) -> f64
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let mut first = 0;
     for _ in 0..n {
-        let at = m.arrival_after(start, online, &mut rng).unwrap();
-        first += usize::from(local_day(at, KST_OFFSET_SECONDS) < start_day + 7);
+        // After the horizon (a hyperbolic tail) counts as not in the first week.
+        let at = m.arrival_after(start, online, &mut rng);
+        first +=
+            usize::from(at.is_some_and(|at| local_day(at, KST_OFFSET_SECONDS) < start_day + 7));
     }
     first as f64 / n as f64
 }
@@ -41,6 +43,18 @@ fn first_week_share_is_one_minus_two_to_the_minus_seven_over_half_life() {
     let remote = first_week_share(&model(|c| c.half_life_days = 14.0), Some(0), n);
     let expected = 1.0 - 2f64.powf(-0.5);
     assert!((remote - expected).abs() < tol, "{remote} vs {expected}");
+}
+
+#[test]
+fn hyperbolic_decay_puts_seven_over_seven_plus_h_in_the_first_week() {
+    // Uniform weekday weights: the first-week share is F(7) = 7 / (7 + h) exactly.
+    let m = model(|c| {
+        c.decay = Decay::Hyperbolic;
+        c.half_life_days = 3.0;
+        c.remote.weekday_weights = [1.0; 7];
+    });
+    let share = first_week_share(&m, Some(0), 20_000);
+    assert!((share - 0.7).abs() < 0.015, "{share}");
 }
 
 #[test]
