@@ -1,6 +1,9 @@
 //! Per-resident costs that the rollout simulation pays millions of times: generating a
 //! resident, finding only their district, and deciding their arrival.
 
+// criterion_group! and criterion_main! generate undocumented public functions.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scenarios::arrival::{ArrivalConfig, ArrivalModel, OpeningTable};
 use scenarios::population::{Population, PopulationConfig};
