@@ -273,7 +273,7 @@ impl Chart {
             let xx = LEFT + i as f64 * slot_w;
             let _ = write!(
                 s,
-                "\n<line x1=\"{xx:.1}\" y1=\"{TOP:.1}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#444\" stroke-dasharray=\"4 3\"/><text transform=\"translate({:.1} {:.1}) rotate(-90)\" text-anchor=\"end\" fill=\"#444\">{}</text>",
+                "\n<line x1=\"{xx:.1}\" y1=\"{TOP:.1}\" x2=\"{xx:.1}\" y2=\"{:.1}\" stroke=\"#444\" stroke-dasharray=\"4 3\"/><text transform=\"translate({:.1} {:.1}) rotate(-90)\" text-anchor=\"end\" fill=\"#444\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                 TOP + plot_h,
                 xx - 3.0,
                 TOP + 2.0,
