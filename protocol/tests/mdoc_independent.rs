@@ -1,6 +1,7 @@
 //! The mdoc verifies with an independent ISO 18013-5 implementation: pymdoccbor (PyPI).
 //!
-//! This test needs `python3` with `pymdoccbor` installed (`pip install pymdoccbor==1.4.0`).
+//! This test needs `python3` with `pymdoccbor` installed (`pip install pymdoccbor==1.4.0`)
+//! and runs with the `interop-tests` feature (`.ci/run` turns every feature on).
 //! It fails, rather than skips, when they are missing: an unchecked mdoc is not a passing
 //! one.
 
