@@ -1,7 +1,34 @@
 //! The virtual phone and its Mobile ID app.
 //!
-//! Not built yet. This crate will hold the holder's side: an NFC reader trait (in-process card,
-//! fault-injecting wrapper, PC/SC), a camera that decodes QR images, a keystore of
-//! non-exportable device keys, an issuer client, and the app's tap-to-issue and QR-download
-//! flows as sans-IO state machines. It talks to any card through APDU bytes and to any issuer
-//! through the wire types in `protocol`.
+//! The holder's side of the simulation. It talks to any card through APDU bytes and to any
+//! issuer through the wire types in `protocol`; it depends on no other actor.
+//!
+//! The public interface is:
+//! - the phone's hardware: [`NfcReader`] (with [`InProcessReader`] over any [`Contactless`]
+//!   card, [`FaultyReader`] for torn taps, latency and corrupted frames, and `PcscReader`
+//!   behind the cargo feature `pcsc`), [`Camera`] (QR codes from images) and [`Keystore`]
+//!   (non-exportable, PIN-gated P-256 device keys);
+//! - the app's flows as sans-IO state machines: [`TapRead`] reads and authenticates the
+//!   IC card (PACE with the card password or CAN, file reads, Passive and Active
+//!   Authentication) and survives torn taps without spending a password try twice;
+//! - the [`UiEvent`]s a screen would show, each with a human message;
+//! - one [`Error`] type.
+//!
+//! What it deliberately does not do: read a clock or OS randomness inside a flow (`now` and
+//! a seeded RNG come in), or trust anything the card or the issuer sends before checking it.
+
+mod camera;
+mod error;
+mod keystore;
+mod nfc;
+mod tap;
+mod ui;
+
+pub use camera::Camera;
+pub use error::Error;
+pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
+#[cfg(feature = "pcsc")]
+pub use nfc::PcscReader;
+pub use nfc::{Contactless, FaultyReader, InProcessReader, NfcReader, ReaderFaults};
+pub use tap::{CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS};
+pub use ui::UiEvent;
