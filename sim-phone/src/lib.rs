@@ -30,5 +30,7 @@ pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]
 pub use nfc::PcscReader;
 pub use nfc::{Contactless, FaultyReader, InProcessReader, NfcReader, ReaderFaults};
-pub use tap::{CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS};
+pub use tap::{
+    CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS, MAX_CARD_ERRORS,
+};
 pub use ui::UiEvent;

@@ -219,6 +219,7 @@ pub struct TapRead {
     file_total: usize,
     files: BTreeMap<LdsFile, Vec<u8>>,
     passive: Option<PassiveAuthReport>,
+    card_errors: u8,
     queue: VecDeque<TapOutput>,
 }
 
@@ -265,6 +266,7 @@ impl TapRead {
             file_total: 0,
             files: BTreeMap::new(),
             passive: None,
+            card_errors: 0,
             queue: VecDeque::new(),
         };
         t.show(UiEvent::EnterPassword);
@@ -429,14 +431,12 @@ impl TapRead {
 
     /// The answer to the outstanding command will not come (card removed, garbled, timeout).
     fn lost_answer(&mut self, show: UiEvent, disconnect: bool) {
-        let Some(out) = self.out.take() else {
-            if matches!(self.state, TapState::Reading) {
-                self.reset_session();
-                self.wait_for_tap();
-            }
+        let out = self.out.take();
+        if out.is_none() && self.state != TapState::Reading {
+            // Nothing in flight: the card was lifted between steps; nothing to recover.
             return;
-        };
-        if let Step::Ga(PasswordRef::Pin, 4) = out.step {
+        }
+        if let Some(Step::Ga(PasswordRef::Pin, 4)) = out.map(|o| o.step) {
             if let (Some(pw), Some(tries)) = (self.password.clone(), self.tries_seen) {
                 self.unanswered = Some(Unanswered {
                     password: pw,
@@ -561,10 +561,19 @@ impl TapRead {
         }
     }
 
+    /// An answer the flow does not expect: most often a garbled frame or a card that was
+    /// half out of the field, so the holder taps again; after [`MAX_CARD_ERRORS`] of them the
+    /// flow stops rather than loop.
     fn card_error(&mut self, sw: StatusWord) {
-        self.fail(UiEvent::CardError {
-            detail: format!("{sw:?}"),
-        });
+        self.transient(format!("{sw:?}"));
+    }
+
+    fn transient(&mut self, detail: String) {
+        self.card_errors = self.card_errors.saturating_add(1);
+        if self.card_errors >= MAX_CARD_ERRORS {
+            return self.fail(UiEvent::CardError { detail });
+        }
+        self.lost_answer(UiEvent::CardError { detail }, true);
     }
 
     // ---- files -------------------------------------------------------------------------------
@@ -593,9 +602,7 @@ impl TapRead {
             sw => return self.card_error(sw),
         }
         let Some(total) = header_total(&resp.data) else {
-            return self.fail(UiEvent::CardError {
-                detail: format!("{f:?} has no TLV header"),
-            });
+            return self.transient(format!("{f:?} has no TLV header"));
         };
         self.file = resp.data;
         self.file.truncate(total);
@@ -610,9 +617,9 @@ impl TapRead {
                 self.file.truncate(self.file_total);
                 self.continue_file(f, now);
             }
-            StatusWord::Ok | StatusWord::EndOfFile => self.fail(UiEvent::CardError {
-                detail: format!("{f:?} is shorter than its header says"),
-            }),
+            StatusWord::Ok | StatusWord::EndOfFile => {
+                self.transient(format!("{f:?} is shorter than its header says"))
+            }
             sw => self.card_error(sw),
         }
     }
@@ -818,9 +825,7 @@ impl TapRead {
                     // outcome of the check on the card is unknown to us.
                     self.lost_answer(UiEvent::CardReadError, true)
                 } else {
-                    self.fail(UiEvent::CardError {
-                        detail: format!("PACE: {e}"),
-                    })
+                    self.transient(format!("PACE: {e}"))
                 }
             }
         }
@@ -902,6 +907,9 @@ impl TapRead {
         self.queue.push_back(TapOutput::Done(Box::new(evidence)));
     }
 }
+
+/// Unexpected answers (over all taps) before the flow gives up.
+pub const MAX_CARD_ERRORS: u8 = 4;
 
 /// The card's full password retry count, as MSE:Set AT implies with 9000.
 const FULL_TRIES: u8 = 3;

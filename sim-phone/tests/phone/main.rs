@@ -1,6 +1,7 @@
 //! The phone against the virtual card: one binary, one module per area.
 
 mod camera;
+mod fuzz;
 mod tap;
 
 use rand_chacha::rand_core::SeedableRng;
