@@ -399,7 +399,7 @@ fn get<'a>(m: &'a [(Value, Value)], key: &'static str) -> Result<&'a Value, Erro
         .ok_or_else(|| malformed(key))
 }
 
-fn get_int<'a>(m: &'a [(Value, Value)], key: i64) -> Option<&'a Value> {
+fn get_int(m: &[(Value, Value)], key: i64) -> Option<&Value> {
     m.iter()
         .find(|(k, _)| matches!(k, Value::Integer(i) if i128::from(*i) == i128::from(key)))
         .map(|(_, v)| v)

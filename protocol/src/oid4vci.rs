@@ -508,6 +508,20 @@ pub fn proof_jwt_nonce(jwt: &str) -> Result<String, Error> {
     Ok(claims.nonce)
 }
 
+/// The 8-byte Active Authentication challenge (RND.IFD, ICAO 9303-11 §6.1) the phone sends
+/// the card for the card-evidence grant: the first 8 bytes of
+/// SHA-256(`"midsim-aa:"` ‖ `c_nonce`), so the card's signature is bound to one issuer nonce.
+pub fn aa_challenge(c_nonce: &str) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::new()
+        .chain_update(b"midsim-aa:")
+        .chain_update(c_nonce.as_bytes())
+        .finalize();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
 /// base64url without padding, as every binary field of these messages uses.
 pub fn b64url(bytes: &[u8]) -> String {
     B64.encode(bytes)

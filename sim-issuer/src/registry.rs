@@ -27,10 +27,26 @@ impl fmt::Display for ResidentId {
 }
 
 /// Keys of an IC card's chip, as the issuer keeps them to personalise the card.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChipKeys {
     /// Seed of the Active Authentication key pair (a P-256 scalar is derived from it).
+    #[serde(with = "hex_seed")]
     pub aa_key_seed: [u8; 32],
+}
+
+mod hex_seed {
+    pub(super) fn serialize<S: serde::Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(v))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u8; 32], D::Error> {
+        let s: String = serde::Deserialize::deserialize(d)?;
+        let v = hex::decode(s).map_err(serde::de::Error::custom)?;
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom("chip key seed is not 32 bytes"))
+    }
 }
 
 impl fmt::Debug for ChipKeys {
@@ -40,7 +56,8 @@ impl fmt::Debug for ChipKeys {
 }
 
 /// The physical resident card someone holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CardState {
     /// No card yet (under 17, or never applied).
     None,
@@ -99,7 +116,7 @@ pub struct PhoneRegistration {
 }
 
 /// One resident.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resident {
     /// Registry key.
     pub id: ResidentId,

@@ -188,6 +188,20 @@ impl FromStr for Rrn {
     }
 }
 
+impl serde::Serialize for Rrn {
+    /// The full number: only the issuer's own storage serialises an RRN.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.expose())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rrn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Debug for Rrn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Rrn({})", self.masked())
