@@ -11,6 +11,11 @@
 //! - the app's flows as sans-IO state machines: [`TapRead`] reads and authenticates the
 //!   IC card (PACE with the card password or CAN, file reads, Passive and Active
 //!   Authentication) and survives torn taps without spending a password try twice;
+//! - [`IssueFlow`]: the QR download route and the whole IC route (nonce, card, card-evidence token, proof of
+//!   possession with a fresh device key, credential, verification), talking to any issuer
+//!   through an [`IssuerClient`];
+//! - [`Wallet`]: the mobile ID, its status, expiry and reissue date, and what a revocation
+//!   does;
 //! - the [`UiEvent`]s a screen would show, each with a human message;
 //! - one [`Error`] type.
 //!
@@ -19,13 +24,19 @@
 
 mod camera;
 mod error;
+mod issue;
 mod keystore;
 mod nfc;
 mod tap;
 mod ui;
+mod wallet;
 
 pub use camera::Camera;
 pub use error::Error;
+pub use issue::{
+    parse_offer, refusal_message, region_name, IssueConfig, IssueEvent, IssueFlow, IssueOutput,
+    IssueState, IssuerClient, IssuerReply, IssuerRequest, MobileId, ParsedOffer,
+};
 pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]
 pub use nfc::PcscReader;
@@ -34,3 +45,4 @@ pub use tap::{
     CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS, MAX_CARD_ERRORS,
 };
 pub use ui::UiEvent;
+pub use wallet::{StatusReport, Wallet, WalletStatus, REISSUE_NOTICE_DAYS};

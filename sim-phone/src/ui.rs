@@ -51,7 +51,85 @@ pub enum UiEvent {
     },
     /// The card has been read and authenticated.
     CardRead,
+    /// The issuer is issuing the mobile ID.
+    Issuing,
+    /// The mobile ID was issued, verified and stored.
+    Issued,
+    /// The rollout has not reached the holder's legal address (or the route) yet.
+    NotOpenYet {
+        /// The holder's region, if known.
+        region: Option<String>,
+        /// Opening year.
+        year: u16,
+        /// Opening month (1-12).
+        month: u8,
+        /// Opening day.
+        day: u8,
+    },
+    /// The issuer refused, for the reason it gave.
+    IssuerRefused {
+        /// The OAuth / OID4VCI error code.
+        code: protocol::oid4vci::ErrorCode,
+        /// The issuer's description.
+        detail: String,
+    },
+    /// The issuer could not be reached after retries.
+    IssuerUnreachable {
+        /// What failed.
+        detail: String,
+    },
+    /// The issuer answered something out of protocol.
+    IssuerError {
+        /// What was wrong.
+        detail: String,
+    },
+    /// The credential the issuer sent did not verify, so it was not stored.
+    CredentialRejected {
+        /// What failed.
+        detail: String,
+    },
+    /// Something on the phone failed (keystore).
+    PhoneError {
+        /// What failed.
+        detail: String,
+    },
+    /// The mobile ID on this phone was revoked.
+    Revoked {
+        /// Why, in the issuer's words.
+        reason: String,
+    },
+    /// The QR code could not be read.
+    QrUnreadable,
+    /// The QR code is not a mobile ID offer.
+    NotAnOffer,
+    /// Ask the holder to scan the desk's QR code.
+    ScanQr,
+    /// The transaction code was wrong.
+    WrongTxCode {
+        /// Guesses left before the offer is burned.
+        attempts_left: u8,
+    },
+    /// Ask for the transaction code the clerk gave.
+    EnterTxCode {
+        /// Digits expected.
+        length: u8,
+    },
 }
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 impl fmt::Display for UiEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +172,52 @@ impl fmt::Display for UiEvent {
             }
             Self::CardError { detail } => write!(f, "The card reported an error ({detail})"),
             Self::CardRead => f.write_str("Card read, you can remove it"),
+            Self::Issuing => f.write_str("Issuing your mobile ID"),
+            Self::Issued => f.write_str("Your mobile ID is ready"),
+            Self::NotOpenYet {
+                region, month, day, ..
+            } => {
+                let month = MONTHS
+                    .get(usize::from(*month).wrapping_sub(1))
+                    .copied()
+                    .unwrap_or("?");
+                match region {
+                    Some(r) => write!(f, "This service opens for {r} on {day} {month}"),
+                    None => write!(f, "This service opens on {day} {month}"),
+                }
+            }
+            Self::IssuerRefused { detail, .. } => write!(
+                f,
+                "The mobile ID cannot be issued: {}",
+                detail.strip_prefix("refused: ").unwrap_or(detail)
+            ),
+            Self::IssuerUnreachable { .. } => {
+                f.write_str("The mobile ID service cannot be reached, try again later")
+            }
+            Self::IssuerError { detail } => {
+                write!(f, "The mobile ID service answered wrongly ({detail})")
+            }
+            Self::CredentialRejected { detail } => write!(
+                f,
+                "The mobile ID received did not verify and was not stored ({detail})"
+            ),
+            Self::PhoneError { detail } => write!(f, "Phone error ({detail})"),
+            Self::Revoked { reason } => {
+                write!(f, "Your mobile ID on this phone was revoked: {reason}")
+            }
+            Self::QrUnreadable => {
+                f.write_str("The QR code could not be read, hold the phone steady")
+            }
+            Self::ScanQr => f.write_str("Scan the QR code shown at the community center desk"),
+            Self::WrongTxCode { attempts_left } => write!(
+                f,
+                "Wrong code, {attempts_left} attempt{} left",
+                if *attempts_left == 1 { "" } else { "s" }
+            ),
+            Self::NotAnOffer => f.write_str("This QR code is not a mobile ID offer"),
+            Self::EnterTxCode { length } => {
+                write!(f, "Enter the {length}-digit code the clerk gave you")
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod camera;
 mod fuzz;
+mod issue;
 mod tap;
 
 use rand_chacha::rand_core::SeedableRng;

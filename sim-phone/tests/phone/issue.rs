@@ -1,0 +1,348 @@
+//! Tap-to-issue end to end, in process: our card, our issuer core, the phone app between
+//! them; refusals reach the holder in plain words; a second phone revokes the first.
+
+use std::fmt::Write as _;
+
+use protocol::lds::HolderData;
+use protocol::oid4vci::{ErrorResponse, TokenRequest};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sim_card::{Card, CardFaults, Personalisation, SmartCard};
+use sim_issuer::issuer::{CredentialStatus, Issuer, IssuerConfig, RevocationReason};
+use sim_issuer::policy::Policy;
+use sim_issuer::registry::{CardState, PhoneRegistration, Resident, ResidentId};
+use sim_phone::{
+    IssueConfig, IssueEvent, IssueOutput, IssueState, IssuerClient, IssuerReply, IssuerRequest,
+    Keystore, MobileId, TapEvent, UiEvent,
+};
+
+/// 2025-04-01 12:00 KST: nationwide, online IC applications open.
+const APRIL: i64 = 1_743_476_400;
+/// 2025-03-20 12:00 KST: before the nationwide opening.
+const MARCH_20: i64 = 1_742_439_600;
+const PHONE: &str = "010-1234-5678";
+const PHONE2: &str = "010-2222-3333";
+const SEED: u64 = 41;
+
+/// The issuer core called directly, with the HTTP error mapping the axum shell uses.
+struct InProcess<'a> {
+    issuer: &'a mut Issuer,
+    log: &'a mut String,
+}
+
+impl IssuerClient for InProcess<'_> {
+    fn call(&mut self, key: &str, request: &IssuerRequest, now: i64) -> IssuerReply {
+        let err = |e: sim_issuer::Error| {
+            IssuerReply::Error(ErrorResponse {
+                error: e.code(),
+                error_description: Some(e.to_string()),
+            })
+        };
+        let (what, reply) = match request {
+            IssuerRequest::Nonce => (
+                "POST /nonce".to_string(),
+                self.issuer.nonce(now).map_or_else(err, IssuerReply::Nonce),
+            ),
+            IssuerRequest::Token(t) => {
+                let grant = match t {
+                    TokenRequest::CardEvidence { .. } => "card-evidence",
+                    TokenRequest::PreAuthorized { .. } => "pre-authorized_code",
+                };
+                (
+                    format!("POST /token grant={grant}"),
+                    self.issuer
+                        .token(key, t, now)
+                        .map_or_else(err, IssuerReply::Token),
+                )
+            }
+            IssuerRequest::Credential {
+                access_token,
+                request,
+            } => (
+                "POST /credential proofs.jwt=<redacted>".to_string(),
+                self.issuer
+                    .credential(key, access_token, request, now)
+                    .map_or_else(err, IssuerReply::Credential),
+            ),
+            _ => ("?".into(), IssuerReply::Unreachable("unsupported".into())),
+        };
+        let shown = match &reply {
+            IssuerReply::Nonce(_) => "200 c_nonce=<redacted>".to_string(),
+            IssuerReply::Token(_) => "200 access_token=<redacted>".to_string(),
+            IssuerReply::Credential(c) => format!("200 credentials={}", c.credentials.len()),
+            IssuerReply::Error(e) => format!("4xx {:?}", e.error),
+            _ => "no answer".into(),
+        };
+        let _ = writeln!(self.log, "phone→issuer {what}\n    issuer→phone {shown}");
+        reply
+    }
+}
+
+fn apdu_name(b: &[u8]) -> String {
+    let sm = b.first().is_some_and(|c| c & 0x0C == 0x0C);
+    let ins = b.get(1).copied().unwrap_or(0);
+    let (p1, p2) = (
+        b.get(2).copied().unwrap_or(0),
+        b.get(3).copied().unwrap_or(0),
+    );
+    let name = match ins {
+        0xA4 => "SELECT".to_string(),
+        0xB0 if p1 & 0x80 != 0 => format!("READ BINARY SFI {:02X}", p1 & 0x1F),
+        0xB0 => format!("READ BINARY offset {}", u16::from_be_bytes([p1, p2])),
+        0x22 => "MSE:Set AT".to_string(),
+        0x86 => "GENERAL AUTHENTICATE".to_string(),
+        0x88 => "INTERNAL AUTHENTICATE".to_string(),
+        0xC0 => "GET RESPONSE".to_string(),
+        _ => format!("INS {ins:02X}"),
+    };
+    format!("{}{name}", if sm { "[SM] " } else { "" })
+}
+
+/// One resident with an IC card from the issuer, its chip, and the world around them.
+struct World {
+    issuer: Issuer,
+    card: Card,
+    pin: String,
+    keystore: Keystore,
+    rng: ChaCha20Rng,
+}
+
+fn world(district: &str) -> World {
+    let mut issuer = Issuer::new(
+        SEED,
+        IssuerConfig::default(),
+        Policy::default_rollout(),
+        APRIL - 400 * 86_400,
+    )
+    .unwrap();
+    issuer
+        .register(Resident {
+            id: ResidentId(1),
+            family_name: "김".into(),
+            given_name: "민준".into(),
+            rrn: "900101-1234568".parse().unwrap(),
+            district: district.into(),
+            card: CardState::None,
+            phones: vec![
+                PhoneRegistration {
+                    phone_id: PHONE.into(),
+                    in_own_name: true,
+                },
+                PhoneRegistration {
+                    phone_id: PHONE2.into(),
+                    in_own_name: true,
+                },
+            ],
+        })
+        .unwrap();
+    let receipt = issuer
+        .desk_ic_card("ic", ResidentId(1), APRIL - 300 * 86_400)
+        .unwrap();
+    let (can, pin) = sim_card::demo_secrets(SEED);
+    let card = Card::personalise(&Personalisation {
+        holder: HolderData::decode(&receipt.card.dg1).unwrap(),
+        portrait: vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+        can,
+        pin: pin.clone(),
+        document_signer: &issuer.pki().document_signer,
+        seed: SEED,
+        faults: CardFaults::default(),
+    })
+    .unwrap();
+    World {
+        issuer,
+        card,
+        pin,
+        keystore: Keystore::new(),
+        rng: ChaCha20Rng::seed_from_u64(SEED),
+    }
+}
+
+struct Run {
+    state: IssueState,
+    shown: Vec<UiEvent>,
+    issued: Option<MobileId>,
+    transcript: String,
+}
+
+/// Tap-to-issue on `phone` at `now`: the holder types the password, taps once.
+fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
+    let cfg = IssueConfig {
+        issuer: w.issuer.config().base_url.clone(),
+        phone_id: phone.into(),
+        csca_roots: w.issuer.pki().country_roots(),
+        iaca_roots: w.issuer.pki().mdoc_roots(),
+        app_pin: "246810".into(),
+    };
+    let mut flow = sim_phone::IssueFlow::tap(cfg);
+    let mut log = String::new();
+    let mut shown = Vec::new();
+    let mut issued = None;
+    let t = now as u64;
+    let mut events = vec![
+        IssueEvent::Start,
+        IssueEvent::Tap(TapEvent::Password(w.pin.clone())),
+    ];
+    let mut tapped = false;
+    loop {
+        for e in events.drain(..) {
+            flow.handle(e, t, &mut w.rng, &mut w.keystore);
+        }
+        let Some(out) = flow.poll() else {
+            if flow.state() == IssueState::Card && !tapped {
+                tapped = true;
+                w.card.power_on();
+                let _ = writeln!(log, "holder taps the card");
+                events.push(IssueEvent::Tap(TapEvent::CardTapped));
+                continue;
+            }
+            break;
+        };
+        match out {
+            IssueOutput::Transmit(b) => {
+                let answer = w.card.transmit(&b);
+                let sw = answer
+                    .get(answer.len().saturating_sub(2)..)
+                    .map(hex::encode_upper)
+                    .unwrap_or_default();
+                let _ = writeln!(log, "phone→card {}\n    card→phone {sw}", apdu_name(&b));
+                events.push(IssueEvent::Tap(if answer.is_empty() {
+                    TapEvent::CardRemoved
+                } else {
+                    TapEvent::Response(answer)
+                }));
+            }
+            IssueOutput::Disconnect => w.card.power_off(),
+            IssueOutput::Show(e) => {
+                let _ = writeln!(log, "screen: {e}");
+                shown.push(e);
+            }
+            IssueOutput::Call {
+                idempotency_key,
+                request,
+            } => {
+                let mut client = InProcess {
+                    issuer: &mut w.issuer,
+                    log: &mut log,
+                };
+                let reply = client.call(&idempotency_key, &request, now);
+                events.push(IssueEvent::Issuer(reply));
+            }
+            IssueOutput::Issued(m) => issued = Some(*m),
+            _ => {}
+        }
+    }
+    Run {
+        state: flow.state(),
+        shown,
+        issued,
+        transcript: log,
+    }
+}
+
+#[test]
+fn an_ic_card_holder_taps_and_gets_a_verified_mdoc_bound_to_a_fresh_device_key() {
+    let mut w = world("11110");
+    let run = tap_to_issue(&mut w, PHONE, APRIL);
+    assert_eq!(run.state, IssueState::Done, "{}", run.transcript);
+    let id = run.issued.expect("issued");
+    assert_eq!(id.verified.doc_type, protocol::mdoc::DOC_TYPE);
+    assert_eq!(
+        id.verified.device_key,
+        w.keystore.public_key(id.key).unwrap()
+    );
+    assert!(id.valid_until() > APRIL + 3 * 365 * 86_400 - 86_400);
+    assert_eq!(run.shown.last(), Some(&UiEvent::Issued));
+    assert!(matches!(
+        w.issuer.status(&id.document_number, APRIL),
+        Ok(CredentialStatus::Valid { .. })
+    ));
+    assert_eq!(w.card.password_tries(), 3);
+    insta::assert_snapshot!("tap_to_issue_transcript", run.transcript);
+}
+
+#[test]
+fn before_the_nationwide_opening_the_holder_is_told_the_day_it_opens() {
+    let mut w = world("11110");
+    let run = tap_to_issue(&mut w, PHONE, MARCH_20);
+    assert_eq!(run.state, IssueState::Failed);
+    let last = run.shown.last().unwrap().to_string();
+    assert_eq!(last, "This service opens for Seoul on 28 March");
+}
+
+#[test]
+fn a_phone_not_in_the_holders_name_is_refused_with_the_issuers_reason() {
+    let mut w = world("11110");
+    let run = tap_to_issue(&mut w, "010-0000-0000", APRIL);
+    assert_eq!(run.state, IssueState::Failed);
+    let last = run.shown.last().unwrap().to_string();
+    assert!(
+        last.starts_with("The mobile ID cannot be issued: phone is not registered"),
+        "{last}"
+    );
+}
+
+#[test]
+fn a_second_phone_revokes_the_first() {
+    let mut w = world("11110");
+    let first = tap_to_issue(&mut w, PHONE, APRIL).issued.unwrap();
+    let second = tap_to_issue(&mut w, PHONE2, APRIL + 3600).issued.unwrap();
+    assert_ne!(first.document_number, second.document_number);
+    assert!(matches!(
+        w.issuer.status(&first.document_number, APRIL + 3600),
+        Ok(CredentialStatus::Revoked {
+            reason: RevocationReason::Superseded,
+            ..
+        })
+    ));
+    assert!(matches!(
+        w.issuer.status(&second.document_number, APRIL + 3600),
+        Ok(CredentialStatus::Valid { .. })
+    ));
+}
+
+#[test]
+fn the_first_phones_wallet_reacts_to_the_revocation_and_drops_its_key() {
+    let mut w = world("11110");
+    let first = tap_to_issue(&mut w, PHONE, APRIL).issued.unwrap();
+    let doc = first.document_number.clone();
+    let key = first.key;
+    let mut wallet = sim_phone::Wallet::new();
+    wallet.store(first, &mut w.keystore);
+    assert_eq!(wallet.status(APRIL), Some(sim_phone::WalletStatus::Valid));
+    let _second = tap_to_issue(&mut w, PHONE2, APRIL + 60).issued.unwrap();
+    // The status endpoint's JSON, as the HTTP shell serialises the issuer's answer.
+    let body = serde_json::to_string(&w.issuer.status(&doc, APRIL + 120).unwrap()).unwrap();
+    let report = sim_phone::StatusReport::from_json(&body).unwrap();
+    let shown = wallet.apply_status(&doc, &report, &mut w.keystore).unwrap();
+    assert_eq!(
+        shown.to_string(),
+        "Your mobile ID on this phone was revoked: a mobile ID was issued to another phone"
+    );
+    assert_eq!(
+        wallet.status(APRIL + 120),
+        Some(sim_phone::WalletStatus::Revoked)
+    );
+    assert!(
+        w.keystore.public_key(key).is_err(),
+        "the device key is gone"
+    );
+}
+
+#[test]
+fn the_wallet_asks_for_reissue_before_the_three_years_run_out() {
+    let mut w = world("11110");
+    let id = tap_to_issue(&mut w, PHONE, APRIL).issued.unwrap();
+    let until = id.valid_until();
+    let mut wallet = sim_phone::Wallet::new();
+    wallet.store(id, &mut w.keystore);
+    assert_eq!(wallet.reissue_from(), Some(until - 30 * 86_400));
+    assert_eq!(
+        wallet.status(until - 10 * 86_400),
+        Some(sim_phone::WalletStatus::ReissueSoon)
+    );
+    assert_eq!(
+        wallet.status(until + 1),
+        Some(sim_phone::WalletStatus::Expired)
+    );
+}
