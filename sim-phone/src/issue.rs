@@ -661,6 +661,13 @@ pub fn refusal_message(e: &ErrorResponse, region_code: Option<&str>) -> UiEvent 
             };
         }
     }
+    if e.error == ErrorCode::InvalidGrant
+        && ["pre-authorized code", "offer burned"]
+            .iter()
+            .any(|k| desc.contains(k))
+    {
+        return UiEvent::OfferUnusable { detail: desc };
+    }
     UiEvent::IssuerRefused {
         code: e.error,
         detail: desc,

@@ -73,6 +73,11 @@ pub enum UiEvent {
         /// The issuer's description.
         detail: String,
     },
+    /// The desk's offer can no longer be used (expired, used, burned by wrong codes).
+    OfferUnusable {
+        /// The issuer's reason.
+        detail: String,
+    },
     /// The issuer could not be reached after retries.
     IssuerUnreachable {
         /// What failed.
@@ -190,6 +195,10 @@ impl fmt::Display for UiEvent {
                 f,
                 "The mobile ID cannot be issued: {}",
                 detail.strip_prefix("refused: ").unwrap_or(detail)
+            ),
+            Self::OfferUnusable { detail } => write!(
+                f,
+                "This QR code can no longer be used ({detail}). Ask the clerk for a new one"
             ),
             Self::IssuerUnreachable { .. } => {
                 f.write_str("The mobile ID service cannot be reached, try again later")

@@ -3,6 +3,8 @@
 mod camera;
 mod fuzz;
 mod issue;
+mod offer;
+mod qr;
 mod tap;
 
 use rand_chacha::rand_core::SeedableRng;
