@@ -48,6 +48,11 @@ pub enum IssuerRequest {
         /// The request.
         request: CredentialRequest,
     },
+    /// `GET /status/{document_number}`.
+    Status {
+        /// The mobile ID's document number.
+        document_number: String,
+    },
 }
 
 /// The issuer's answer to an [`IssuerRequest`], or why there is none.
@@ -60,6 +65,8 @@ pub enum IssuerReply {
     Token(TokenResponse),
     /// The credential.
     Credential(CredentialResponse),
+    /// A mobile ID's status.
+    Status(crate::StatusReport),
     /// The issuer refused (an OAuth / OID4VCI error body).
     Error(ErrorResponse),
     /// No answer after the client's retries (timeout, connection refused, 5xx).
@@ -392,6 +399,16 @@ impl IssueFlow {
         rng: &mut impl CryptoRngCore,
         keystore: &mut Keystore,
     ) {
+        if !matches!(
+            self.state,
+            IssueState::FetchingNonce
+                | IssueState::Token
+                | IssueState::ProofNonce
+                | IssueState::Credential
+        ) {
+            // No call is outstanding: a stray or duplicated answer changes nothing.
+            return;
+        }
         match (self.state, reply) {
             (_, IssuerReply::Unreachable(why)) => {
                 self.fail(UiEvent::IssuerUnreachable { detail: why })
@@ -603,6 +620,7 @@ fn reply_name(r: &IssuerReply) -> &'static str {
         IssuerReply::Nonce(_) => "nonce",
         IssuerReply::Token(_) => "token",
         IssuerReply::Credential(_) => "credential",
+        IssuerReply::Status(_) => "status",
         IssuerReply::Error(_) => "error",
         IssuerReply::Unreachable(_) => "unreachable",
     }

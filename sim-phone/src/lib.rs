@@ -13,7 +13,8 @@
 //!   Authentication) and survives torn taps without spending a password try twice;
 //! - [`IssueFlow`]: the QR download route and the whole IC route (nonce, card, card-evidence token, proof of
 //!   possession with a fresh device key, credential, verification), talking to any issuer
-//!   through an [`IssuerClient`];
+//!   through an [`IssuerClient`] ([`HttpIssuer`] over HTTP with retries and backoff; an
+//!   in-process client is a few lines over the issuer core, see the tests);
 //! - [`Wallet`]: the mobile ID, its status, expiry and reissue date, and what a revocation
 //!   does;
 //! - the [`UiEvent`]s a screen would show, each with a human message;
@@ -24,6 +25,7 @@
 
 mod camera;
 mod error;
+mod http;
 mod issue;
 mod keystore;
 mod nfc;
@@ -33,6 +35,7 @@ mod wallet;
 
 pub use camera::Camera;
 pub use error::Error;
+pub use http::{HttpIssuer, RetryPolicy};
 pub use issue::{
     parse_offer, refusal_message, region_name, IssueConfig, IssueEvent, IssueFlow, IssueOutput,
     IssueState, IssuerClient, IssuerReply, IssuerRequest, MobileId, ParsedOffer,

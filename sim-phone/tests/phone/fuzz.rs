@@ -174,3 +174,93 @@ fn a_corrupted_answer_at_any_apdu_is_recovered_by_tapping_again() {
         );
     }
 }
+
+mod issue_flow {
+    use proptest::prelude::*;
+    use protocol::oid4vci::{
+        CredentialResponse, ErrorCode, ErrorResponse, IssuedCredential, NonceResponse,
+        TokenResponse,
+    };
+    use rand_chacha::rand_core::SeedableRng;
+    use sim_phone::{
+        IssueConfig, IssueEvent, IssueFlow, IssueState, IssuerReply, Keystore, TapEvent,
+    };
+
+    fn reply() -> impl Strategy<Value = IssuerReply> {
+        prop_oneof![
+            "[a-z0-9]{0,8}".prop_map(|c_nonce| IssuerReply::Nonce(NonceResponse { c_nonce })),
+            "[a-z0-9]{0,8}".prop_map(|t| IssuerReply::Token(TokenResponse {
+                access_token: t,
+                token_type: "Bearer".into(),
+                expires_in: 300
+            })),
+            "[A-Za-z0-9_-]{0,40}".prop_map(|c| IssuerReply::Credential(CredentialResponse {
+                credentials: vec![IssuedCredential { credential: c }],
+                document_number: "D1".into()
+            })),
+            (
+                ".{0,60}",
+                prop_oneof![
+                    Just(ErrorCode::InvalidGrant),
+                    Just(ErrorCode::InvalidNonce),
+                    Just(ErrorCode::CredentialRequestDenied),
+                    Just(ErrorCode::InvalidToken)
+                ]
+            )
+                .prop_map(|(d, error)| IssuerReply::Error(ErrorResponse {
+                    error,
+                    error_description: Some(d)
+                })),
+            ".{0,20}".prop_map(IssuerReply::Unreachable),
+        ]
+    }
+
+    fn event() -> impl Strategy<Value = IssueEvent> {
+        prop_oneof![
+            Just(IssueEvent::Start),
+            reply().prop_map(IssueEvent::Issuer),
+            ".{0,80}".prop_map(IssueEvent::Scanned),
+            Just(IssueEvent::ScanFailed),
+            "[0-9]{0,8}".prop_map(IssueEvent::TxCode),
+            Just(IssueEvent::Tap(TapEvent::CardTapped)),
+            Just(IssueEvent::Tap(TapEvent::CardRemoved)),
+            "[0-9]{4}".prop_map(|p| IssueEvent::Tap(TapEvent::Password(p))),
+            proptest::collection::vec(any::<u8>(), 0..8)
+                .prop_map(|b| IssueEvent::Tap(TapEvent::Response(b))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_event_sequence_never_panics_and_a_dead_issuer_never_leaves_a_flow_waiting(
+            qr in any::<bool>(),
+            events in proptest::collection::vec(event(), 0..25),
+        ) {
+            let cfg = IssueConfig {
+                issuer: "https://issuer.midsim.invalid".into(),
+                phone_id: "p".into(),
+                csca_roots: vec![],
+                iaca_roots: vec![],
+                app_pin: "1".into(),
+            };
+            let mut flow = if qr { IssueFlow::qr(cfg) } else { IssueFlow::tap(cfg) };
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+            let mut ks = Keystore::new();
+            for e in events {
+                flow.handle(e, 1_000, &mut rng, &mut ks);
+                while flow.poll().is_some() {}
+            }
+            flow.handle(IssueEvent::Issuer(IssuerReply::Unreachable("down".into())), 1_000, &mut rng, &mut ks);
+            let s = flow.state();
+            prop_assert!(
+                !matches!(
+                    s,
+                    IssueState::FetchingNonce | IssueState::Token | IssueState::ProofNonce | IssueState::Credential
+                ),
+                "stuck waiting on the issuer in {:?}", s
+            );
+        }
+    }
+}

@@ -99,15 +99,15 @@ fn apdu_name(b: &[u8]) -> String {
 }
 
 /// One resident with an IC card from the issuer, its chip, and the world around them.
-struct World {
-    issuer: Issuer,
-    card: Card,
-    pin: String,
-    keystore: Keystore,
-    rng: ChaCha20Rng,
+pub(crate) struct World {
+    pub(crate) issuer: Issuer,
+    pub(crate) card: Card,
+    pub(crate) pin: String,
+    pub(crate) keystore: Keystore,
+    pub(crate) rng: ChaCha20Rng,
 }
 
-fn world(district: &str) -> World {
+pub(crate) fn world(district: &str) -> World {
     let mut issuer = Issuer::new(
         SEED,
         IssuerConfig::default(),
@@ -158,22 +158,78 @@ fn world(district: &str) -> World {
     }
 }
 
-struct Run {
-    state: IssueState,
-    shown: Vec<UiEvent>,
-    issued: Option<MobileId>,
-    transcript: String,
+pub(crate) struct Run {
+    pub(crate) state: IssueState,
+    pub(crate) shown: Vec<UiEvent>,
+    pub(crate) issued: Option<MobileId>,
+    pub(crate) transcript: String,
 }
 
 /// Tap-to-issue on `phone` at `now`: the holder types the password, taps once.
 fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
-    let cfg = IssueConfig {
-        issuer: w.issuer.config().base_url.clone(),
-        phone_id: phone.into(),
-        csca_roots: w.issuer.pki().country_roots(),
-        iaca_roots: w.issuer.pki().mdoc_roots(),
-        app_pin: "246810".into(),
+    let cfg = config(&w.issuer, phone);
+    let World {
+        issuer,
+        card,
+        pin,
+        keystore,
+        rng,
+    } = w;
+    let mut log = String::new();
+    let mut run = {
+        let mut client = InProcess {
+            issuer,
+            log: &mut log,
+        };
+        drive(cfg, card, pin, keystore, rng, &mut client, now)
     };
+    run.transcript = merge(&run.transcript, &log);
+    run
+}
+
+/// The card-side and issuer-side logs in the order they happened: the client writes its
+/// lines into `issuer_log`; `drive` leaves a marker where each call went out.
+fn merge(card_log: &str, issuer_log: &str) -> String {
+    let mut calls = issuer_log
+        .split_inclusive('\n')
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut out = String::new();
+    for line in card_log.split_inclusive('\n') {
+        if line.trim_end() == "<call>" {
+            // Each call is two lines: the request and the answer.
+            for _ in 0..2 {
+                if let Some(l) = calls.next() {
+                    out.push_str(l);
+                }
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+pub(crate) fn config(issuer: &Issuer, phone: &str) -> IssueConfig {
+    IssueConfig {
+        issuer: issuer.config().base_url.clone(),
+        phone_id: phone.into(),
+        csca_roots: issuer.pki().country_roots(),
+        iaca_roots: issuer.pki().mdoc_roots(),
+        app_pin: "246810".into(),
+    }
+}
+
+/// Run tap-to-issue with any issuer client: the holder types the password and taps once.
+pub(crate) fn drive(
+    cfg: IssueConfig,
+    card: &mut Card,
+    pin: &str,
+    keystore: &mut Keystore,
+    rng: &mut ChaCha20Rng,
+    client: &mut dyn IssuerClient,
+    now: i64,
+) -> Run {
     let mut flow = sim_phone::IssueFlow::tap(cfg);
     let mut log = String::new();
     let mut shown = Vec::new();
@@ -181,17 +237,17 @@ fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
     let t = now as u64;
     let mut events = vec![
         IssueEvent::Start,
-        IssueEvent::Tap(TapEvent::Password(w.pin.clone())),
+        IssueEvent::Tap(TapEvent::Password(pin.to_owned())),
     ];
     let mut tapped = false;
     loop {
         for e in events.drain(..) {
-            flow.handle(e, t, &mut w.rng, &mut w.keystore);
+            flow.handle(e, t, rng, keystore);
         }
         let Some(out) = flow.poll() else {
             if flow.state() == IssueState::Card && !tapped {
                 tapped = true;
-                w.card.power_on();
+                card.power_on();
                 let _ = writeln!(log, "holder taps the card");
                 events.push(IssueEvent::Tap(TapEvent::CardTapped));
                 continue;
@@ -200,7 +256,7 @@ fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
         };
         match out {
             IssueOutput::Transmit(b) => {
-                let answer = w.card.transmit(&b);
+                let answer = card.transmit(&b);
                 let sw = answer
                     .get(answer.len().saturating_sub(2)..)
                     .map(hex::encode_upper)
@@ -212,7 +268,7 @@ fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
                     TapEvent::Response(answer)
                 }));
             }
-            IssueOutput::Disconnect => w.card.power_off(),
+            IssueOutput::Disconnect => card.power_off(),
             IssueOutput::Show(e) => {
                 let _ = writeln!(log, "screen: {e}");
                 shown.push(e);
@@ -221,10 +277,7 @@ fn tap_to_issue(w: &mut World, phone: &str, now: i64) -> Run {
                 idempotency_key,
                 request,
             } => {
-                let mut client = InProcess {
-                    issuer: &mut w.issuer,
-                    log: &mut log,
-                };
+                let _ = writeln!(log, "<call>");
                 let reply = client.call(&idempotency_key, &request, now);
                 events.push(IssueEvent::Issuer(reply));
             }

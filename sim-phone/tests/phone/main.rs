@@ -2,6 +2,7 @@
 
 mod camera;
 mod fuzz;
+mod http;
 mod issue;
 mod offer;
 mod qr;
