@@ -6,8 +6,33 @@
 //!   Authentication) with a readable, redacted transcript;
 //! - [`demo`]: the tap demo behind `midsim tap`.
 //!
-//! The rollout simulation, population, reports and certification suites come with later
-//! issues.
+//! The foundations of the rollout simulation:
+//! - [`locale`]: a `ko_KR` locale for the `fake` crate (names, phone numbers, address parts)
+//!   and Korean road addresses;
+//! - [`region`]: the 17 first-level divisions, their codes and their districts;
+//! - [`population`]: residents generated lazily from (seed, index), nothing stored per
+//!   resident;
+//! - [`rng`]: seed derivation, every draw a function of (seed, index, stream);
+//! - [`vtime`]: virtual time (Unix seconds) and local calendar days;
+//! - [`arrival`]: when, whether and by which route each resident applies;
+//! - [`desk`]: community-center desks as multi-server FIFO queues;
+//! - [`report`]: the JSON report, exact shard merges, SVG charts and the HTML page.
+//!
+//! None of it reads a clock or OS randomness: seeds and times are parameters, and every
+//! map whose order reaches an output is a `BTreeMap`. The simulation loop that drives the
+//! card, phone and issuer with these models comes with a later issue.
 
+mod error;
+
+pub mod arrival;
 pub mod demo;
+pub mod desk;
+pub mod locale;
+pub mod population;
+pub mod region;
+pub mod report;
+pub mod rng;
 pub mod terminal;
+pub mod vtime;
+
+pub use error::Error;

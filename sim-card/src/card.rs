@@ -16,7 +16,7 @@ use std::time::Duration;
 use protocol::apdu::{
     ins, ChainBuffer, Chained, CommandApdu, ResponseApdu, ResponseQueue, StatusWord,
 };
-use protocol::pace::{ChipPace, ChipStep, PasswordRef};
+use protocol::pace::{ChipPace, ChipStep, PasswordRef, SetAt};
 use protocol::sm::SecureChannel;
 use protocol::tlv::{self, Tag};
 use rand_chacha::ChaCha20Rng;
@@ -516,31 +516,20 @@ impl Card {
         if (cmd.p1, cmd.p2) != (0xC1, 0xA4) {
             return ResponseApdu::status(StatusWord::IncorrectP1P2);
         }
-        let mut oid = None;
-        let mut pwd = None;
-        let mut param = None;
-        for item in tlv::TlvIter::new(&cmd.data) {
-            match item {
-                Ok((Tag(0x80), v)) => oid = Some(v),
-                Ok((Tag(0x83), v)) => pwd = Some(v),
-                Ok((Tag(0x84), v)) => param = Some(v),
-                Ok(_) => {}
-                Err(_) => return ResponseApdu::status(StatusWord::WrongData),
-            }
-        }
-        let expected_oid = protocol::pace::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
-        if oid != Some(expected_oid.as_bytes()) {
+        let set_at = match SetAt::decode(&cmd.data) {
+            Ok(s) => s,
+            Err(_) => return ResponseApdu::status(StatusWord::WrongData),
+        };
+        if set_at.protocol != protocol::pace::ID_PACE_ECDH_GM_AES_CBC_CMAC_128
+            || set_at
+                .parameter_id
+                .is_some_and(|p| p != protocol::pace::PARAM_ID_P256)
+        {
             return ResponseApdu::status(StatusWord::ReferenceNotFound);
         }
-        if param.is_some_and(|p| p != [protocol::pace::PARAM_ID_P256]) {
-            return ResponseApdu::status(StatusWord::ReferenceNotFound);
-        }
-        let password = match pwd {
-            Some([b]) => match PasswordRef::from_u8(*b) {
-                Some(p @ (PasswordRef::Can | PasswordRef::Pin)) => p,
-                _ => return ResponseApdu::status(StatusWord::ReferenceNotFound),
-            },
-            _ => return ResponseApdu::status(StatusWord::WrongData),
+        let password = match set_at.password {
+            p @ (PasswordRef::Can | PasswordRef::Pin) => p,
+            _ => return ResponseApdu::status(StatusWord::ReferenceNotFound),
         };
         let secret = match password {
             PasswordRef::Pin => {
