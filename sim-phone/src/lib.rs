@@ -11,14 +11,19 @@
 //! - the app's flows as sans-IO state machines: [`TapRead`] reads and authenticates the
 //!   IC card (PACE with the card password or CAN, file reads, Passive and Active
 //!   Authentication) and survives torn taps without spending a password try twice;
-//! - [`IssueFlow`]: the QR download route and the whole IC route (nonce, card, card-evidence token, proof of
-//!   possession with a fresh device key, credential, verification), talking to any issuer
+//! - [`IssueFlow`]: the QR download route and the whole IC route (nonce, card, card-evidence
+//!   token, proof of possession with a fresh device key, credential, verification), talking
+//!   to any issuer
 //!   through an [`IssuerClient`] ([`HttpIssuer`] over HTTP with retries and backoff; an
 //!   in-process client is a few lines over the issuer core, see the tests);
 //! - [`Wallet`]: the mobile ID, its status, expiry and reissue date, and what a revocation
 //!   does;
 //! - the [`UiEvent`]s a screen would show, each with a human message;
 //! - one [`Error`] type.
+//!
+//! The shells that move bytes between a flow, a reader and an issuer client live with their
+//! callers (the tests here, `scenarios`): a flow is driven by `handle(event, now, rng)` and
+//! drained with `poll()`.
 //!
 //! What it deliberately does not do: read a clock or OS randomness inside a flow (`now` and
 //! a seeded RNG come in), or trust anything the card or the issuer sends before checking it.

@@ -25,9 +25,9 @@ const PHONE2: &str = "010-2222-3333";
 const SEED: u64 = 41;
 
 /// The issuer core called directly, with the HTTP error mapping the axum shell uses.
-struct InProcess<'a> {
-    issuer: &'a mut Issuer,
-    log: &'a mut String,
+pub(crate) struct InProcess<'a> {
+    pub(crate) issuer: &'a mut Issuer,
+    pub(crate) log: &'a mut String,
 }
 
 impl IssuerClient for InProcess<'_> {

@@ -5,6 +5,8 @@ mod fuzz;
 mod http;
 mod issue;
 mod offer;
+#[cfg(feature = "pcsc")]
+mod pcscd;
 mod qr;
 mod tap;
 
