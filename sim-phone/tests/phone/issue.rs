@@ -399,3 +399,169 @@ fn the_wallet_asks_for_reissue_before_the_three_years_run_out() {
         Some(sim_phone::WalletStatus::Expired)
     );
 }
+
+/// Tap-to-issue with the card torn out at its `k`-th APDU: the holder taps again (and
+/// re-enters the password when asked) until the flow ends.
+fn torn_tap_to_issue(k: u32, point: sim_card::TearPoint) -> (World, Run) {
+    let mut w = world("11110");
+    w.card.faults_mut().tear = Some(sim_card::Tear {
+        after_apdu: k,
+        point,
+    });
+    let cfg = config(&w.issuer, PHONE);
+    let mut flow = sim_phone::IssueFlow::tap(cfg);
+    let mut shown = Vec::new();
+    let mut issued = None;
+    let t = APRIL as u64;
+    let mut events = vec![
+        IssueEvent::Start,
+        IssueEvent::Tap(TapEvent::Password(w.pin.clone())),
+    ];
+    let mut taps = 0;
+    loop {
+        for e in events.drain(..) {
+            flow.handle(e, t, &mut w.rng, &mut w.keystore);
+        }
+        let Some(out) = flow.poll() else {
+            // Quiet: act like the holder on what the screen last said.
+            match shown.last() {
+                Some(UiEvent::TapCard) if taps < 4 => {
+                    taps += 1;
+                    w.card.power_on();
+                    events.push(IssueEvent::Tap(TapEvent::CardTapped));
+                    continue;
+                }
+                Some(UiEvent::PasswordCheckInterrupted { .. }) => {
+                    events.push(IssueEvent::Tap(TapEvent::Password(w.pin.clone())));
+                    shown.push(UiEvent::TapCard);
+                    continue;
+                }
+                _ => break,
+            }
+        };
+        match out {
+            IssueOutput::Transmit(b) => {
+                let answer = w.card.transmit(&b);
+                events.push(IssueEvent::Tap(if answer.is_empty() {
+                    TapEvent::CardRemoved
+                } else {
+                    TapEvent::Response(answer)
+                }));
+            }
+            IssueOutput::Disconnect => w.card.power_off(),
+            IssueOutput::Show(e) => shown.push(e),
+            IssueOutput::Call {
+                idempotency_key,
+                request,
+            } => {
+                let mut log = String::new();
+                let mut client = InProcess {
+                    issuer: &mut w.issuer,
+                    log: &mut log,
+                };
+                events.push(IssueEvent::Issuer(client.call(
+                    &idempotency_key,
+                    &request,
+                    APRIL,
+                )));
+            }
+            IssueOutput::Issued(m) => issued = Some(*m),
+            _ => {}
+        }
+    }
+    let run = Run {
+        state: flow.state(),
+        shown,
+        issued,
+        transcript: String::new(),
+    };
+    (w, run)
+}
+
+#[test]
+fn tearing_at_every_apdu_of_tap_to_issue_issues_exactly_once_and_keeps_the_password_counter() {
+    for point in [
+        sim_card::TearPoint::BeforeResponse,
+        sim_card::TearPoint::MidCommand,
+    ] {
+        for k in 1..=34 {
+            let (w, run) = torn_tap_to_issue(k, point);
+            let ctx = format!("tear at APDU {k} ({point:?}): {:?}", run.shown);
+            assert_eq!(run.state, IssueState::Done, "{ctx}");
+            assert!(run.issued.is_some(), "{ctx}");
+            assert_eq!(w.issuer.credentials().len(), 1, "issued once: {ctx}");
+            assert_eq!(w.card.password_tries(), 3, "{ctx}");
+            assert!(
+                !run.shown
+                    .iter()
+                    .any(|e| matches!(e, UiEvent::WrongPassword { .. })),
+                "{ctx}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_card_reported_lost_is_refused_in_plain_words() {
+    let mut w = world("11110");
+    let id = tap_to_issue(&mut w, PHONE, APRIL).issued.unwrap();
+    let _ = id;
+    w.issuer
+        .report_card_lost("lost", ResidentId(1), APRIL + 60)
+        .unwrap();
+    let run = tap_to_issue(&mut w, PHONE2, APRIL + 120);
+    assert_eq!(run.state, IssueState::Failed);
+    let last = run.shown.last().unwrap().to_string();
+    assert!(
+        last.starts_with("The mobile ID cannot be issued:"),
+        "{last}"
+    );
+}
+
+#[test]
+fn every_issuer_refusal_becomes_a_sentence_for_the_holder() {
+    use sim_issuer::Error as E;
+    let errors = [
+        E::CardNotCurrent,
+        E::PhoneNotRegistered,
+        E::PhoneNotInOwnName,
+        E::OfferExpired,
+        E::OfferUsed,
+        E::OfferBurned,
+        E::UnknownOffer,
+        E::TxCodeRequired,
+        E::WrongTxCode { attempts_left: 1 },
+        E::TokenExpired,
+        E::NonceExpired,
+        E::UnknownResident,
+        E::IdempotencyKeyReused,
+    ];
+    for e in errors {
+        let wire = ErrorResponse {
+            error: e.code(),
+            error_description: Some(e.to_string()),
+        };
+        let m = sim_phone::refusal_message(&wire, Some("11")).to_string();
+        assert!(m.contains(&e.to_string()), "{e:?} → {m}");
+        assert!(
+            m.starts_with("The mobile ID cannot be issued: ")
+                || m.starts_with("This QR code can no longer be used"),
+            "{e:?} → {m}"
+        );
+    }
+}
+
+#[test]
+fn reissuing_on_the_same_phone_replaces_the_mobile_id_and_deletes_the_old_key() {
+    let mut w = world("11110");
+    let first = tap_to_issue(&mut w, PHONE, APRIL).issued.unwrap();
+    let old_key = first.key;
+    let mut wallet = sim_phone::Wallet::new();
+    wallet.store(first, &mut w.keystore);
+    let second = tap_to_issue(&mut w, PHONE, APRIL + 86_400).issued.unwrap();
+    let doc = second.document_number.clone();
+    wallet.store(second, &mut w.keystore);
+    assert_eq!(wallet.mobile_id().unwrap().document_number, doc);
+    assert!(w.keystore.public_key(old_key).is_err());
+    assert_eq!(w.keystore.len(), 1);
+}
