@@ -37,6 +37,11 @@ pub trait NfcReader {
     fn disconnect(&mut self);
     /// True while a card is connected.
     fn is_connected(&self) -> bool;
+    /// True if a card is in the field now, connected or not (a reader polls for taps with
+    /// this). By default: connected.
+    fn card_present(&mut self) -> bool {
+        self.is_connected()
+    }
     /// How long the last exchange took, for callers that model time (zero when the reader
     /// does not know).
     fn last_latency(&self) -> Duration {
@@ -123,6 +128,10 @@ impl<C: Contactless> NfcReader for InProcessReader<C> {
 
     fn is_connected(&self) -> bool {
         self.connected
+    }
+
+    fn card_present(&mut self) -> bool {
+        self.card.is_some()
     }
 }
 
@@ -217,6 +226,10 @@ impl<R: NfcReader> NfcReader for FaultyReader<R> {
         self.inner.is_connected()
     }
 
+    fn card_present(&mut self) -> bool {
+        self.inner.card_present()
+    }
+
     fn last_latency(&self) -> Duration {
         self.latency
     }
@@ -257,7 +270,10 @@ mod tests {
     #[test]
     fn empty_reader_reports_no_card() {
         let mut r = InProcessReader::<Echo>::empty();
+        assert!(!r.card_present());
         assert!(matches!(r.connect(), Err(Error::NoCard)));
+        r.place(Echo::default());
+        assert!(r.card_present() && !r.is_connected());
         assert!(matches!(r.transmit(&[0]), Err(Error::NoCard)));
     }
 

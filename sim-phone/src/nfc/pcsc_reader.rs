@@ -95,4 +95,18 @@ impl NfcReader for PcscReader {
     fn is_connected(&self) -> bool {
         self.card.is_some()
     }
+
+    fn card_present(&mut self) -> bool {
+        let mut states = [pcsc::ReaderState::new(
+            self.reader.clone(),
+            pcsc::State::UNAWARE,
+        )];
+        match self
+            .ctx
+            .get_status_change(std::time::Duration::ZERO, &mut states)
+        {
+            Ok(()) => states[0].event_state().contains(pcsc::State::PRESENT),
+            Err(_) => false,
+        }
+    }
 }

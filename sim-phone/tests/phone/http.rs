@@ -134,3 +134,38 @@ fn a_503_is_retried_with_the_same_idempotency_key_and_a_4xx_is_not() {
     );
     assert_eq!(*seen.lock().unwrap(), vec!["key-1", "key-1"]);
 }
+
+#[test]
+fn a_slow_issuer_times_out_and_is_reported_unreachable_after_the_retries() {
+    let calls: Arc<Mutex<u32>> = Arc::default();
+    let c = calls.clone();
+    let router = Router::new().route(
+        "/nonce",
+        post(move || {
+            let c = c.clone();
+            async move {
+                *c.lock().unwrap() += 1;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                Json(serde_json::json!({"c_nonce": "late"}))
+            }
+        }),
+    );
+    let base = serve(router);
+    let mut client = HttpIssuer::new(
+        &base,
+        RetryPolicy {
+            attempts: 2,
+            timeout: Duration::from_millis(200),
+            backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+        },
+    )
+    .unwrap()
+    .with_sleep(|_| {});
+    let r = client.call("k", &IssuerRequest::Nonce, APRIL);
+    assert!(
+        matches!(&r, IssuerReply::Unreachable(why) if why.starts_with("after 2 attempts")),
+        "{r:?}"
+    );
+    assert_eq!(*calls.lock().unwrap(), 2);
+}

@@ -66,6 +66,7 @@ fn tap_to_issue_through_pcscd_and_vpcd() {
         }
     };
     assert!(!atr.is_empty());
+    assert!(reader.card_present());
     reader.disconnect();
 
     let mut flow = IssueFlow::tap(cfg);
