@@ -1,0 +1,133 @@
+//! The camera: reads a QR code out of a captured image.
+//!
+//! The desk shows the credential offer as a QR image; the phone photographs it. Captures are
+//! scaled, rotated and noisy, so [`Camera::scan`] tries the image as captured and then a few
+//! cleaned-up versions of it (a median filter against salt-and-pepper noise, a downscale of
+//! very large captures) before it gives up. rqrr does the detection and Reed-Solomon decoding.
+
+use image::{imageops, DynamicImage, GrayImage};
+
+use crate::Error;
+
+/// Decodes QR codes from images.
+#[derive(Debug, Clone, Default)]
+pub struct Camera {
+    _private: (),
+}
+
+impl Camera {
+    /// A camera.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decode encoded image bytes (PNG) and scan them.
+    pub fn scan_bytes(&self, bytes: &[u8]) -> Result<String, Error> {
+        let img = image::load_from_memory(bytes).map_err(|e| Error::Image(e.to_string()))?;
+        self.scan(&img)
+    }
+
+    /// The text of the QR code in `img`: [`Error::QrNotFound`] if no code is found,
+    /// [`Error::QrUnreadable`] if one is found but does not decode.
+    pub fn scan(&self, img: &DynamicImage) -> Result<String, Error> {
+        let gray = img.to_luma8();
+        if gray.width() < 21 || gray.height() < 21 {
+            return Err(Error::QrNotFound);
+        }
+        let mut last = Error::QrNotFound;
+        for attempt in candidates(gray) {
+            match decode(attempt) {
+                Ok(text) => return Ok(text),
+                Err(Error::QrNotFound) => {}
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The capture and its cleaned-up versions, cheapest first.
+fn candidates(gray: GrayImage) -> impl Iterator<Item = GrayImage> {
+    let largest = gray.width().max(gray.height());
+    let downscaled = (largest > 1200).then(|| {
+        let f = 1200.0 / largest as f32;
+        imageops::resize(
+            &gray,
+            ((gray.width() as f32 * f) as u32).max(1),
+            ((gray.height() as f32 * f) as u32).max(1),
+            imageops::FilterType::Triangle,
+        )
+    });
+    let median = median3(&gray);
+    let blurred = imageops::blur(&median, 1.0);
+    // Small or fractionally scaled captures: enlarge so every module spans whole pixels,
+    // then binarise at the mean (a resampled code has grey module edges).
+    let upscaled = (largest <= 600).then(|| {
+        imageops::resize(
+            &gray,
+            gray.width() * 2,
+            gray.height() * 2,
+            imageops::FilterType::Triangle,
+        )
+    });
+    let binarised = upscaled.as_ref().map(binarise);
+    [
+        Some(gray),
+        downscaled,
+        Some(median),
+        Some(blurred),
+        upscaled,
+        binarised,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Black and white at the mean brightness.
+fn binarise(img: &GrayImage) -> GrayImage {
+    let n = u64::from(img.width()) * u64::from(img.height());
+    let sum: u64 = img.pixels().map(|p| u64::from(p.0[0])).sum();
+    let mean = (sum / n.max(1)) as u8;
+    GrayImage::from_fn(img.width(), img.height(), |x, y| {
+        image::Luma([if img.get_pixel(x, y).0[0] < mean {
+            0
+        } else {
+            255
+        }])
+    })
+}
+
+fn decode(gray: GrayImage) -> Result<String, Error> {
+    let mut prepared = rqrr::PreparedImage::prepare(gray);
+    let grids = prepared.detect_grids();
+    if grids.is_empty() {
+        return Err(Error::QrNotFound);
+    }
+    let mut last = Error::QrNotFound;
+    for grid in grids {
+        match grid.decode() {
+            Ok((_, text)) => return Ok(text),
+            Err(e) => last = Error::QrUnreadable(e.to_string()),
+        }
+    }
+    Err(last)
+}
+
+/// 3x3 median filter: removes salt-and-pepper noise and keeps module edges.
+fn median3(img: &GrayImage) -> GrayImage {
+    let (w, h) = img.dimensions();
+    GrayImage::from_fn(w, h, |x, y| {
+        let mut v = [0u8; 9];
+        let mut i = 0;
+        for dy in [-1i64, 0, 1] {
+            for dx in [-1i64, 0, 1] {
+                let xx = (i64::from(x) + dx).clamp(0, i64::from(w) - 1) as u32;
+                let yy = (i64::from(y) + dy).clamp(0, i64::from(h) - 1) as u32;
+                v[i] = img.get_pixel(xx, yy).0[0];
+                i += 1;
+            }
+        }
+        v.sort_unstable();
+        image::Luma([v[4]])
+    })
+}
