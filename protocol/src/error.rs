@@ -94,6 +94,12 @@ pub enum Error {
     /// DO'99'): status word 6987 (ICAO 9303-11 §9.8, ISO 7816-4 §10).
     #[error("expected secure messaging data objects missing")]
     SmObjectsMissing,
+    /// An ISO 18013-5 mdoc failed to decode, encode or verify.
+    #[error("mdoc: {0}")]
+    Mdoc(crate::mdoc::MdocError),
+    /// An OpenID4VCI message or proof JWT failed to decode or verify.
+    #[error("OpenID4VCI: {0}")]
+    Oid4vci(crate::oid4vci::Oid4vciError),
 }
 
 impl Error {

@@ -9,6 +9,8 @@
 //! - BER-TLV ([`tlv`]) with multi-byte tags and lengths;
 //! - ICAO Doc 9303 part 11 PACE ([`pace`]) with ECDH generic mapping on NIST P-256 and AES-128
 //!   secure messaging ([`sm`]), chip side and terminal side;
+//! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
+//! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
 //!
@@ -21,6 +23,8 @@ pub mod aa;
 pub mod apdu;
 mod error;
 pub mod lds;
+pub mod mdoc;
+pub mod oid4vci;
 pub mod pace;
 pub mod pki;
 mod reader;

@@ -1,6 +1,34 @@
-//! The mock issuer (the Ministry's side).
+//! The mock issuer (the Ministry's side of the national mobile ID).
 //!
-//! Not built yet. This crate will hold the resident registry, the rollout policy read from a
-//! data file, the PKI (country root, Document Signer, mdoc issuer), the community-center desk,
-//! the OpenID4VCI-shaped issuance service minting ISO 18013-5 mdocs, revocation and status, and
-//! an axum HTTP shell around the same core.
+//! A sans-IO core: every call takes `now` ([`UnixTime`]) and, where it draws randomness, a
+//! seeded `rand_core::CryptoRngCore`. It never reads a clock or the OS's randomness.
+//!
+//! What it covers:
+//! - the rollout policy read from a TOML data file ([`policy`], `data/rollout.toml`) and the
+//!   eligibility check whose every refusal names its reason;
+//! - resident registration numbers of both kinds ([`rrn`]) and the resident registry
+//!   ([`registry`]) with card state and phone registrations;
+//! - the issuer's PKI ([`pki`]) and the issuance service core ([`issuer`]): desk offers,
+//!   OpenID4VCI-shaped token, nonce and credential endpoints for both routes, revocation,
+//!   status, IC card production, all idempotent;
+//! - the desk's QR image of a credential offer ([`qr`]);
+//! - the HTTP shell ([`http::app`]), an axum router over the same calls;
+//! - persistence in a data directory ([`store`], [`issuer::Issuer::open`]): an SQLite journal
+//!   of every state-changing call, replayed on open; in memory by default.
+//!
+//! The public interface is the modules below plus [`Error`] and [`UnixTime`].
+
+mod error;
+pub mod http;
+pub mod issuer;
+pub mod pki;
+pub mod policy;
+pub mod qr;
+pub mod registry;
+pub mod rrn;
+pub mod sample;
+pub mod store;
+pub mod time;
+
+pub use error::Error;
+pub use time::UnixTime;

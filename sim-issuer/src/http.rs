@@ -1,0 +1,356 @@
+//! The HTTP shell: the same API as [`Issuer`], as JSON over axum.
+//!
+//! | method and path | body | answer |
+//! |---|---|---|
+//! | `GET /.well-known/openid-credential-issuer` | | [`IssuerMetadata`](protocol::oid4vci::IssuerMetadata) |
+//! | `POST /nonce` | | [`NonceResponse`](protocol::oid4vci::NonceResponse) |
+//! | `POST /token` | [`TokenRequest`] | [`TokenResponse`](protocol::oid4vci::TokenResponse) |
+//! | `POST /credential` (`Authorization: Bearer`) | [`CredentialRequest`] | [`CredentialResponse`](protocol::oid4vci::CredentialResponse) |
+//! | `GET /status`, `GET /status/{document_number}` | | [`StatusEntry`] list, [`CredentialStatus`] |
+//! | `POST /desk/offer` | [`DeskOfferBody`] | [`DeskOfferAnswer`] with the QR as base64 PNG |
+//! | `POST /desk/ic-card` | [`ResidentBody`] | [`IcCardAnswer`] |
+//! | `POST /report/card-lost` | [`ResidentBody`] | 204 |
+//! | `POST /report/phone-lost` | [`DocumentBody`] | 204 |
+//!
+//! Every `POST` that changes state needs an `Idempotency-Key` header. Every error is a JSON
+//! [`ErrorResponse`] with a 4xx status: 400 malformed or refused grant, 401 bad token, 403
+//! refused by a rollout rule, 404 unknown, 409 idempotency key reused, 415/422 never (a body
+//! that is not the expected JSON is a 400 `invalid_request`).
+//!
+//! The shell reads the time from the [`Clock`] in its state, so tests pin it.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use protocol::oid4vci::{self, CredentialRequest, ErrorCode, ErrorResponse, TokenRequest};
+use serde::{Deserialize, Serialize};
+
+use crate::issuer::{CredentialStatus, InPersonCheck, Issuer, StatusEntry};
+use crate::registry::ResidentId;
+use crate::{Error, UnixTime};
+
+/// Where the shell gets `now` from.
+pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// State of the HTTP shell.
+#[derive(Clone)]
+pub struct AppState {
+    /// The issuer, one call at a time.
+    pub issuer: Arc<Mutex<Issuer>>,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Wrap an issuer.
+    pub fn new(issuer: Issuer, clock: Clock) -> Self {
+        Self {
+            issuer: Arc::new(Mutex::new(issuer)),
+            clock,
+        }
+    }
+}
+
+/// Body of `POST /desk/offer`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeskOfferBody {
+    /// Resident id.
+    pub resident: u64,
+    /// District code of the desk.
+    pub desk_district: String,
+    /// RRN printed on the card the clerk holds.
+    pub presented_rrn: String,
+    /// The photo matches the person.
+    pub face_matches: bool,
+}
+
+/// Answer of `POST /desk/offer`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeskOfferAnswer {
+    /// The offer URI shown in the QR code.
+    pub uri: String,
+    /// The tx_code (the desk tells it to the holder; it is not in the QR code).
+    pub tx_code: String,
+    /// When the offer expires.
+    pub expires_at: UnixTime,
+    /// The QR code as PNG, base64url.
+    pub qr_png: String,
+}
+
+/// Body naming a resident.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentBody {
+    /// Resident id.
+    pub resident: u64,
+}
+
+/// Body naming a document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// Document number.
+    pub document_number: String,
+}
+
+/// Answer of `POST /desk/ic-card`: the fee and the card's files, base64url.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IcCardAnswer {
+    /// Fee in won.
+    pub fee_won: u32,
+    /// Card number.
+    pub card_number: String,
+    /// DG1.
+    pub dg1: String,
+    /// DG2.
+    pub dg2: String,
+    /// DG15.
+    pub dg15: String,
+    /// EF.SOD.
+    pub sod: String,
+    /// The chip's Active Authentication private key (to personalise a virtual card).
+    pub aa_private_key: String,
+}
+
+/// The router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/.well-known/openid-credential-issuer", get(metadata))
+        .route("/nonce", post(nonce))
+        .route("/token", post(token))
+        .route("/credential", post(credential))
+        .route("/status", get(status_list))
+        .route("/status/{document_number}", get(status))
+        .route("/desk/offer", post(desk_offer))
+        .route("/desk/ic-card", post(desk_ic_card))
+        .route("/report/card-lost", post(card_lost))
+        .route("/report/phone-lost", post(phone_lost))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::CredentialRequestDenied => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn error(code: ErrorCode, description: impl Into<String>) -> Response {
+    (
+        status_of(code),
+        Json(ErrorResponse {
+            error: code,
+            error_description: Some(description.into()),
+        }),
+    )
+        .into_response()
+}
+
+fn from_error(e: &Error) -> Response {
+    error(e.code(), e.to_string())
+}
+
+fn bad_body(r: &JsonRejection) -> Response {
+    error(
+        ErrorCode::InvalidRequest,
+        format!("body: {}", r.body_text()),
+    )
+}
+
+fn answer<T: Serialize>(r: Result<T, Error>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => from_error(&e),
+    }
+}
+
+fn idempotency_key(h: &HeaderMap) -> Option<String> {
+    h.get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .map(str::to_owned)
+}
+
+fn missing_key() -> Response {
+    error(
+        ErrorCode::InvalidRequest,
+        "missing or bad Idempotency-Key header",
+    )
+}
+
+fn lock(s: &AppState) -> std::sync::MutexGuard<'_, Issuer> {
+    // A panic while holding the lock cannot leave the issuer half-changed (every method
+    // changes state only after all its checks), so a poisoned lock is still usable.
+    s.issuer.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+async fn not_found() -> Response {
+    error(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn metadata(State(s): State<AppState>) -> Response {
+    Json(lock(&s).metadata()).into_response()
+}
+
+async fn nonce(State(s): State<AppState>) -> Response {
+    let now = (s.clock)();
+    answer(lock(&s).nonce(now))
+}
+
+async fn token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<TokenRequest>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let now = (s.clock)();
+    answer(lock(&s).token(&key, &req, now))
+}
+
+async fn credential(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CredentialRequest>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Some(token) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned)
+    else {
+        return error(ErrorCode::InvalidToken, "missing Bearer access token");
+    };
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let now = (s.clock)();
+    answer(lock(&s).credential(&key, &token, &req, now))
+}
+
+async fn status(State(s): State<AppState>, Path(doc): Path<String>) -> Response {
+    let now = (s.clock)();
+    answer::<CredentialStatus>(lock(&s).status(&doc, now))
+}
+
+async fn status_list(State(s): State<AppState>) -> Response {
+    let now = (s.clock)();
+    Json::<Vec<StatusEntry>>(lock(&s).status_list(now)).into_response()
+}
+
+async fn desk_offer(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<DeskOfferBody>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let rrn = match b.presented_rrn.parse() {
+        Ok(r) => r,
+        Err(e) => return from_error(&e),
+    };
+    let check = InPersonCheck {
+        presented_rrn: rrn,
+        face_matches: b.face_matches,
+    };
+    let now = (s.clock)();
+    let offer = lock(&s).desk_offer(&key, ResidentId(b.resident), &b.desk_district, &check, now);
+    answer(offer.and_then(|o| {
+        Ok(DeskOfferAnswer {
+            qr_png: oid4vci::b64url(&crate::qr::offer_qr_png(&o.uri)?),
+            uri: o.uri,
+            tx_code: o.tx_code,
+            expires_at: o.expires_at,
+        })
+    }))
+}
+
+async fn desk_ic_card(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ResidentBody>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let now = (s.clock)();
+    answer(
+        lock(&s)
+            .desk_ic_card(&key, ResidentId(b.resident), now)
+            .map(|r| IcCardAnswer {
+                fee_won: r.fee_won,
+                card_number: r.card_number,
+                dg1: oid4vci::b64url(&r.card.dg1),
+                dg2: oid4vci::b64url(&r.card.dg2),
+                dg15: oid4vci::b64url(&r.card.dg15),
+                sod: oid4vci::b64url(&r.card.sod),
+                aa_private_key: oid4vci::b64url(&r.card.aa_private_key),
+            }),
+    )
+}
+
+async fn card_lost(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ResidentBody>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let now = (s.clock)();
+    match lock(&s).report_card_lost(&key, ResidentId(b.resident), now) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => from_error(&e),
+    }
+}
+
+async fn phone_lost(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<DocumentBody>, JsonRejection>,
+) -> Response {
+    let Some(key) = idempotency_key(&headers) else {
+        return missing_key();
+    };
+    let Json(b) = match body {
+        Ok(b) => b,
+        Err(r) => return bad_body(&r),
+    };
+    let now = (s.clock)();
+    match lock(&s).report_phone_lost(&key, &b.document_number, now) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => from_error(&e),
+    }
+}

@@ -1,0 +1,191 @@
+//! A restarted issuer keeps every resident, offer, credential and revocation.
+
+use std::path::PathBuf;
+
+use p256::ecdsa::SigningKey;
+use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use sim_issuer::issuer::{CredentialStatus, InPersonCheck, Issuer, IssuerConfig, RevocationReason};
+use sim_issuer::policy::DEFAULT_ROLLOUT_TOML;
+use sim_issuer::registry::{CardState, PhoneRegistration, Resident, ResidentId};
+use sim_issuer::Error;
+
+/// 2025-04-01T03:00:00Z, noon KST.
+const NOW: i64 = 1_743_476_400;
+const PHONE: &str = "010-1234-5678";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("sim-issuer-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn open(dir: &TempDir) -> Issuer {
+    Issuer::open(
+        &dir.0,
+        9,
+        IssuerConfig::default(),
+        DEFAULT_ROLLOUT_TOML,
+        NOW - 86_400,
+    )
+    .unwrap()
+}
+
+fn resident() -> Resident {
+    Resident {
+        id: ResidentId(1),
+        family_name: "최".into(),
+        given_name: "지우".into(),
+        rrn: "900101-1234568".parse().unwrap(),
+        district: "11110".into(),
+        card: CardState::Plastic {
+            issued: time::macros::date!(2010 - 01 - 01),
+            reported_lost: false,
+        },
+        phones: vec![PhoneRegistration {
+            phone_id: PHONE.into(),
+            in_own_name: true,
+        }],
+    }
+}
+
+fn check() -> InPersonCheck {
+    InPersonCheck {
+        presented_rrn: "900101-1234568".parse().unwrap(),
+        face_matches: true,
+    }
+}
+
+#[test]
+fn a_restarted_issuer_keeps_residents_offers_credentials_and_revocations() {
+    let dir = TempDir::new("restart");
+    let offer = {
+        let mut i = open(&dir);
+        i.register(resident()).unwrap();
+        i.desk_offer("o", ResidentId(1), "11110", &check(), NOW)
+            .unwrap()
+    };
+    // Restart 1: the resident and the offer survived.
+    let (doc, first_answer, req, token) = {
+        let mut i = open(&dir);
+        assert_eq!(i.registry().len(), 1);
+        let tok = i
+            .token(
+                "t",
+                &TokenRequest::PreAuthorized {
+                    pre_authorized_code: offer
+                        .offer
+                        .grants
+                        .pre_authorized_code
+                        .pre_authorized_code
+                        .clone(),
+                    tx_code: Some(offer.tx_code.clone()),
+                    phone_id: PHONE.into(),
+                },
+                NOW + 10,
+            )
+            .unwrap();
+        let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(1));
+        let nonce = i.nonce(NOW + 20).unwrap().c_nonce;
+        let req = CredentialRequest {
+            credential_configuration_id: oid4vci::MRRC_CONFIGURATION_ID.into(),
+            proofs: Proofs {
+                jwt: vec![oid4vci::sign_proof_jwt(
+                    &device,
+                    &i.config().base_url,
+                    &nonce,
+                    NOW + 20,
+                )],
+            },
+        };
+        let resp = i
+            .credential("c", &tok.access_token, &req, NOW + 30)
+            .unwrap();
+        (resp.document_number.clone(), resp, req, tok.access_token)
+    };
+    // Restart 2: the credential is there, a retry gets the first answer and issues nothing.
+    {
+        let mut i = open(&dir);
+        assert!(matches!(
+            i.status(&doc, NOW + 40),
+            Ok(CredentialStatus::Valid { .. })
+        ));
+        assert_eq!(i.credential("c", &token, &req, NOW + 30), Ok(first_answer));
+        assert_eq!(i.credentials().len(), 1);
+        // The spent offer stays spent.
+        assert_eq!(
+            i.token(
+                "t2",
+                &TokenRequest::PreAuthorized {
+                    pre_authorized_code: offer.offer.grants.pre_authorized_code.pre_authorized_code,
+                    tx_code: Some(offer.tx_code),
+                    phone_id: PHONE.into(),
+                },
+                NOW + 50,
+            ),
+            Err(Error::OfferUsed)
+        );
+        i.report_card_lost("lost", ResidentId(1), NOW + 60).unwrap();
+    }
+    // Restart 3: the revocation survived.
+    let i = open(&dir);
+    assert_eq!(
+        i.status(&doc, NOW + 70),
+        Ok(CredentialStatus::Revoked {
+            reason: RevocationReason::CardReportedLost,
+            at: NOW + 60
+        })
+    );
+    assert!(i
+        .registry()
+        .get(ResidentId(1))
+        .unwrap()
+        .card
+        .reported_lost());
+}
+
+#[test]
+fn a_restarted_issuer_continues_exactly_like_one_that_never_stopped() {
+    let dir = TempDir::new("twin");
+    let mut twin = Issuer::new(
+        9,
+        IssuerConfig::default(),
+        sim_issuer::policy::Policy::default_rollout(),
+        NOW - 86_400,
+    )
+    .unwrap();
+    {
+        let mut i = open(&dir);
+        i.register(resident()).unwrap();
+        twin.register(resident()).unwrap();
+        assert_eq!(i.nonce(NOW).unwrap(), twin.nonce(NOW).unwrap());
+    }
+    let mut i = open(&dir);
+    assert_eq!(i.nonce(NOW).unwrap(), twin.nonce(NOW).unwrap());
+    assert_eq!(
+        i.desk_offer("o", ResidentId(1), "11110", &check(), NOW),
+        twin.desk_offer("o", ResidentId(1), "11110", &check(), NOW)
+    );
+    assert_eq!(i.pki().iaca.cert_der(), twin.pki().iaca.cert_der());
+}
+
+#[test]
+fn a_bad_policy_for_a_new_directory_is_refused_and_writes_nothing() {
+    let dir = TempDir::new("badpolicy");
+    let e = Issuer::open(&dir.0, 1, IssuerConfig::default(), "nonsense", NOW).unwrap_err();
+    assert!(matches!(e, Error::Policy(_)), "{e}");
+    // The directory is still new: a good policy now makes an issuer.
+    let i = open(&dir);
+    assert_eq!(i.registry().len(), 0);
+}
