@@ -52,7 +52,10 @@ use crate::terminal::{Failure, Terminal};
 use crate::vtime::UnixTime;
 use crate::Error;
 
-/// The issuer's capacity as the simulation models it.
+/// The issuer's capacity as the simulation models it, per shard. A shard simulates a sample
+/// of the country, so its issuer is scaled down with it: the default (2 requests at a time,
+/// 20 s each, 0.1 requests/s) is what a 150,000-resident sample in 4 shards needs for the
+/// phase-opening surges to queue, time out and retry, as a national launch day does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuerCapacity {
     /// Requests served at once.
@@ -71,7 +74,7 @@ impl Default for IssuerCapacity {
     fn default() -> Self {
         IssuerCapacity {
             concurrent: 2,
-            service_ms: 400,
+            service_ms: 20_000,
             timeout_ms: 20_000,
             retries: 3,
             backoff_ms: 5_000,
@@ -246,9 +249,12 @@ fn issuer_outcome(step: &str, e: sim_issuer::Error) -> Outcome {
     }
 }
 
+/// The failure kind of a flow whose request got no issuer slot after every retry.
+pub const OVERLOADED: &str = "issuer_timeout";
+
 fn overloaded(step: &str) -> Outcome {
     Outcome::Failed(
-        "issuer_timeout".into(),
+        OVERLOADED.into(),
         format!("no answer to {step} after retries"),
     )
 }

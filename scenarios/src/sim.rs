@@ -167,7 +167,7 @@ pub struct FailedFlow {
 pub struct ShardResult {
     /// The shard's report (merge shards with [`Report::merge`]).
     pub report: Report,
-    /// Failed flows (the first 100).
+    /// Flows that failed for another reason than issuer overload (the first 100).
     pub failed: Vec<FailedFlow>,
     /// Flows run (issuance attempts, including refused ones).
     pub flows: u64,
@@ -444,7 +444,8 @@ impl Shared {
             Outcome::Failed(kind, detail) => {
                 rep.record_failure(day, kind);
                 let mut f = self.failed.borrow_mut();
-                if f.len() < MAX_FAILED {
+                // Overload is a measured outcome, not a defect: counted, not listed for replay.
+                if f.len() < MAX_FAILED && kind != flows::OVERLOADED {
                     f.push(FailedFlow {
                         resident: r.index,
                         kind: kind.clone(),
