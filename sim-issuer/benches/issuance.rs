@@ -204,5 +204,21 @@ fn over_http(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, in_process, over_http);
+/// The desk's QR PNG alone, to tell its cost apart in the HTTP figure (the in-process desk
+/// call makes no image; the HTTP one renders one per offer).
+fn qr_png(c: &mut Criterion) {
+    let mut i = issuer();
+    let uri = i
+        .desk_offer("o", ResidentId(1), "11110", &check(), NOW)
+        .unwrap()
+        .uri;
+    let mut g = c.benchmark_group("issuance");
+    g.sample_size(20);
+    g.bench_function("desk_qr_png", |b| {
+        b.iter(|| sim_issuer::qr::offer_qr_png(&uri).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, in_process, over_http, qr_png);
 criterion_main!(benches);

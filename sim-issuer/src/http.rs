@@ -110,6 +110,8 @@ pub struct IcCardAnswer {
     pub dg1: String,
     /// DG2.
     pub dg2: String,
+    /// DG14.
+    pub dg14: String,
     /// DG15.
     pub dg15: String,
     /// EF.SOD.
@@ -310,6 +312,7 @@ async fn desk_ic_card(
                 card_number: r.card_number,
                 dg1: oid4vci::b64url(&r.card.dg1),
                 dg2: oid4vci::b64url(&r.card.dg2),
+                dg14: oid4vci::b64url(&r.card.dg14),
                 dg15: oid4vci::b64url(&r.card.dg15),
                 sod: oid4vci::b64url(&r.card.sod),
                 aa_private_key: oid4vci::b64url(&r.card.aa_private_key),

@@ -142,9 +142,11 @@ pub struct CardPersonalisation {
     pub dg1: Vec<u8>,
     /// DG2 portrait.
     pub dg2: Vec<u8>,
+    /// DG14 SecurityInfos (PACE and Active Authentication info).
+    pub dg14: Vec<u8>,
     /// DG15 Active Authentication public key.
     pub dg15: Vec<u8>,
-    /// EF.SOD over DG1, DG2 and DG15.
+    /// EF.SOD over DG1, DG2, DG14 and DG15.
     pub sod: Vec<u8>,
     /// The Active Authentication private key (P-256 scalar, big-endian).
     pub aa_private_key: [u8; 32],
@@ -155,6 +157,7 @@ impl core::fmt::Debug for CardPersonalisation {
         f.debug_struct("CardPersonalisation")
             .field("dg1", &format_args!("<{} bytes>", self.dg1.len()))
             .field("dg2", &format_args!("<{} bytes>", self.dg2.len()))
+            .field("dg14", &format_args!("<{} bytes>", self.dg14.len()))
             .field("dg15", &format_args!("<{} bytes>", self.dg15.len()))
             .field("sod", &format_args!("<{} bytes>", self.sod.len()))
             .field("aa_private_key", &format_args!("<redacted>"))
@@ -1012,14 +1015,16 @@ impl Issuer {
             portrait: PORTRAIT.to_vec(),
         }
         .encode();
+        let dg14 = lds::SecurityInfos::dg14().encode_dg14()?;
         let dg15 = lds::encode_dg15(aa_key.verifying_key())?;
         let sod = sod::create_sod(
-            &[(1, &dg1), (2, &dg2), (15, &dg15)],
+            &[(1, &dg1), (2, &dg2), (14, &dg14), (15, &dg15)],
             &self.pki.document_signer,
         )?;
         Ok(CardPersonalisation {
             dg1,
             dg2,
+            dg14,
             dg15,
             sod,
             aa_private_key: aa_key.to_bytes().into(),

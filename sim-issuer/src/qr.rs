@@ -3,7 +3,8 @@
 
 use std::io::Cursor;
 
-use image::{GrayImage, ImageFormat, Luma};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, GrayImage, ImageEncoder, Luma};
 use qrcode::{EcLevel, QrCode};
 
 use crate::Error;
@@ -19,11 +20,18 @@ pub fn offer_qr_image(uri: &str) -> Result<GrayImage, Error> {
         .build())
 }
 
-/// Render `uri` as a QR code in PNG.
+/// Render `uri` as a QR code in PNG (fast compression: a two-tone image compresses well
+/// anyway, and the desk makes one per visit).
 pub fn offer_qr_png(uri: &str) -> Result<Vec<u8>, Error> {
     let img = offer_qr_image(uri)?;
     let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Png)
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::NoFilter)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::L8,
+        )
         .map_err(|_| Error::Qr("PNG encoding failed"))?;
     Ok(out.into_inner())
 }

@@ -195,12 +195,12 @@ impl Resident {
             .map_err(|_| Error::InvalidRrn("calendar"))?;
         let span = (newest - oldest).whole_days().max(1) as u64;
         let birth = oldest + Duration::days((rng.next_u64() % span) as i64);
-        let sex = if rng.next_u32() % 2 == 0 {
+        let sex = if rng.next_u32() & 1 == 0 {
             Sex::Male
         } else {
             Sex::Female
         };
-        let kind = if rng.next_u32() % 2 == 0 {
+        let kind = if rng.next_u32() & 1 == 0 {
             RrnKind::CheckDigit
         } else {
             RrnKind::Random

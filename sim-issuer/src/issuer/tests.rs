@@ -710,3 +710,32 @@ proptest::proptest! {
         proptest::prop_assert!(i.credentials().is_empty());
     }
 }
+
+#[test]
+fn a_produced_card_passes_passive_authentication_over_every_data_group() {
+    let mut i = issuer();
+    let card = ic_card(&mut i, "card").card;
+    let report = protocol::sod::passive_authentication(
+        &card.sod,
+        &[
+            (1, &card.dg1),
+            (2, &card.dg2),
+            (14, &card.dg14),
+            (15, &card.dg15),
+        ],
+        &i.pki().country_roots(),
+        now() as u64,
+    )
+    .unwrap();
+    assert_eq!(report.checked, [1, 2, 14, 15]);
+    assert!(report.not_supplied.is_empty());
+    let holder = protocol::lds::HolderData::decode(&card.dg1).unwrap();
+    assert_eq!(holder.rrn, "9001011234568");
+    assert_eq!(holder.region_code, "11");
+}
+
+#[test]
+fn metadata_json_snapshot() {
+    let i = issuer();
+    insta::assert_snapshot!(serde_json::to_string_pretty(&i.metadata()).unwrap());
+}

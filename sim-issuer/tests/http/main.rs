@@ -331,3 +331,74 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn ic_route_over_http_from_a_new_ic_card_to_a_credential() {
+    let app = router();
+    let (st, card) = call(
+        &app,
+        "POST",
+        "/desk/ic-card",
+        &[("idempotency-key", "ic")],
+        post(json!({"resident": 1})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{card}");
+    assert_eq!(card["fee_won"], 10_000);
+    let aa_key: [u8; 32] = oid4vci::from_b64url(card["aa_private_key"].as_str().unwrap(), "k")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let aa_key = SigningKey::from_bytes(&aa_key.into()).unwrap();
+    let (_, nonce) = call(&app, "POST", "/nonce", &[], vec![]).await;
+    let nonce = nonce["c_nonce"].as_str().unwrap();
+    let sig = protocol::aa::sign_challenge(&aa_key, &oid4vci::aa_challenge(nonce));
+    let evidence = json!({
+        "grant_type": oid4vci::CARD_EVIDENCE_GRANT,
+        "dg1": card["dg1"], "dg15": card["dg15"], "sod": card["sod"],
+        "nonce": nonce, "aa_signature": oid4vci::b64url(&sig), "phone_id": PHONE,
+    });
+    let (st, tok) = call(
+        &app,
+        "POST",
+        "/token",
+        &[("idempotency-key", "t")],
+        post(evidence.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{tok}");
+    // The same evidence again (a replay, not a retry: new key) is refused.
+    let (st, v) = call(
+        &app,
+        "POST",
+        "/token",
+        &[("idempotency-key", "t-replay")],
+        post(evidence),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&v).error, ErrorCode::InvalidNonce);
+    let (_, nonce) = call(&app, "POST", "/nonce", &[], vec![]).await;
+    let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(6));
+    let jwt = oid4vci::sign_proof_jwt(
+        &device,
+        &IssuerConfig::default().base_url,
+        nonce["c_nonce"].as_str().unwrap(),
+        NOW,
+    );
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    let (st, cred) = call(
+        &app,
+        "POST",
+        "/credential",
+        &[("idempotency-key", "c"), ("authorization", &bearer)],
+        post(
+            json!({"credential_configuration_id": oid4vci::MRRC_CONFIGURATION_ID,
+                    "proofs": {"jwt": [jwt]}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{cred}");
+    let (_, list) = call(&app, "GET", "/status", &[], vec![]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
