@@ -378,7 +378,11 @@ fn card_for(gate: &Gate, seed: u64, r: &Resident) -> Result<Card, Outcome> {
     };
     let (can, pin) = secrets(r);
     let card_seed = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_CARD)).next_u64()
-        ^ u64::from_str_radix(card_number.get(..12).unwrap_or("0"), 10).unwrap_or(0);
+        ^ card_number
+            .get(..12)
+            .unwrap_or("0")
+            .parse::<u64>()
+            .unwrap_or(0);
     Card::personalise(&Personalisation {
         holder,
         portrait: vec![0xFF, 0xD8, 0xFF, 0xD9],

@@ -368,9 +368,7 @@ fn run(
                 shared.record(&gate, &r, at, attempt, &refusals, outcome);
                 shared.in_flight.set(shared.in_flight.get() - 1);
             });
-            if shared.flows.get() % 64 == 0 {
-                progress.flows.store(shared.flows.get(), Ordering::Relaxed);
-            }
+            progress.flows.store(shared.flows.get(), Ordering::Relaxed);
         }
         while shared.in_flight.get() > 0 {
             tokio::time::sleep(Duration::from_secs(60)).await;
