@@ -331,6 +331,20 @@ fn rollout(
         t.refused,
         t.failed
     );
+    let lat = &report.issuer_latency_us.all;
+    let desk = &report.desk_wait_ms.all;
+    println!(
+        "issuer latency p50 {:.1} s, p99 {:.1} s, max {:.1} s; desk wait p50 {:.0} min, p99 {:.0} min; {} flows gave up on an overloaded issuer",
+        lat.quantile(0.5) as f64 / 1e6,
+        lat.quantile(0.99) as f64 / 1e6,
+        lat.max() as f64 / 1e6,
+        desk.quantile(0.5) as f64 / 60_000.0,
+        desk.quantile(0.99) as f64 / 60_000.0,
+        report
+            .failures
+            .get(scenarios::flows::OVERLOADED)
+            .map_or(0, |d| d.values().sum::<u64>()),
+    );
     println!(
         "report written to {}/ (report.json, wall-clock.json, report.html)",
         out.display()
