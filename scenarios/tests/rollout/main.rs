@@ -199,3 +199,55 @@ fn replay_reruns_one_resident_with_a_trace() {
         .unwrap();
     assert!(res.trace[0].starts_with("resident "), "{:?}", res.trace);
 }
+
+#[test]
+fn overloaded_issuer_queues_then_times_out_and_retries() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let now = vtime::midnight_of(date!(2025 - 03 - 28), vtime::KST_OFFSET_SECONDS);
+    let run = |retries: u32| {
+        local.block_on(&rt, async move {
+            let issuer =
+                Issuer::new(3, IssuerConfig::default(), Policy::default_rollout(), now).unwrap();
+            let cap = IssuerCapacity {
+                concurrent: 1,
+                service_ms: 1_000,
+                timeout_ms: 1_500,
+                retries,
+                backoff_ms: 10_000,
+            };
+            let gate = std::rc::Rc::new(Gate::new(issuer, cap, now));
+            let calls: Vec<_> = (0..3)
+                .map(|_| {
+                    let g = gate.clone();
+                    tokio::task::spawn_local(async move { g.call(|i, t| i.nonce(t).is_ok()).await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for c in calls {
+                out.push(c.await.unwrap());
+            }
+            let mut lat: Vec<u64> = gate
+                .drain_latencies()
+                .into_iter()
+                .map(|(_, us)| us)
+                .collect();
+            lat.sort_unstable();
+            (out, lat)
+        })
+    };
+    // One slot, 1 s each: the second waits 1 s (within the 1.5 s timeout), the third would
+    // wait 2 s and gives up.
+    let (out, lat) = run(0);
+    assert_eq!(out, [Ok(true), Ok(true), Err(flows::Overloaded)]);
+    assert_eq!(lat, [1_000_000, 2_000_000]);
+    // With one retry after a 10 s backoff the third gets through, its latency counted from
+    // its retry.
+    let (out, lat) = run(1);
+    assert_eq!(out, [Ok(true), Ok(true), Ok(true)]);
+    assert_eq!(lat, [1_000_000, 1_000_000, 2_000_000]);
+}
