@@ -102,6 +102,12 @@ pub struct FlowConfig {
     pub wrong_password_share: f64,
     /// Virtual seconds a tap takes the holder (holding the card to the phone).
     pub tap_seconds: u64,
+    /// Share of new mobile ID holders who lose their physical card within
+    /// `card_loss_window_days` of issuance, report it (which revokes the mobile ID) and get a
+    /// replacement IC card and a new mobile ID at their community center.
+    pub card_loss_share: f64,
+    /// The window of card losses, days after issuance.
+    pub card_loss_window_days: u32,
 }
 
 impl Default for FlowConfig {
@@ -109,6 +115,8 @@ impl Default for FlowConfig {
         FlowConfig {
             wrong_password_share: 0.03,
             tap_seconds: 8,
+            card_loss_share: 0.02,
+            card_loss_window_days: 120,
         }
     }
 }
@@ -116,6 +124,12 @@ impl Default for FlowConfig {
 impl FlowConfig {
     /// Checks every field.
     pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.card_loss_share) || self.card_loss_window_days == 0 {
+            return Err(Error::config(
+                "flows.card_loss_share",
+                "must be within 0..=1, with a window of at least one day",
+            ));
+        }
         if !(0.0..=1.0).contains(&self.wrong_password_share) {
             return Err(Error::config(
                 "flows.wrong_password_share",
@@ -602,4 +616,32 @@ pub async fn desk_qr(
         Err(_) => return overloaded("token"),
     };
     finish(gate, &mut rng, &key, token, crate::arrival::Route::Qr).await
+}
+
+/// The holder reports the physical card lost: the issuer must revoke the mobile ID
+/// `document_number` at once (checked through its status endpoint).
+pub async fn report_card_lost(
+    gate: &Gate,
+    r: &Resident,
+    attempt: u32,
+    document_number: &str,
+) -> Outcome {
+    let id = ResidentId(r.index);
+    let key = format!("r{}/a{}/card_lost", r.index, attempt);
+    match gate.call(|i, now| i.report_card_lost(&key, id, now)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return issuer_outcome("card_lost", e),
+        Err(_) => return overloaded("card_lost"),
+    }
+    let status = gate.issuer().status(document_number, gate.now());
+    match status {
+        Ok(sim_issuer::issuer::CredentialStatus::Revoked {
+            reason: sim_issuer::issuer::RevocationReason::CardReportedLost,
+            ..
+        }) => Outcome::Refused("card_reported_lost".into()),
+        other => Outcome::Failed(
+            "revocation".into(),
+            format!("{document_number} after the card was reported lost: {other:?}"),
+        ),
+    }
 }

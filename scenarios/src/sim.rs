@@ -353,8 +353,13 @@ fn run(
                 }
             }
             let swap = a.swaps_card && kind != Kind::Early;
-            let (gate, task_shared, flows_cfg, seed) =
-                (gate.clone(), shared.clone(), cfg.flows.clone(), cfg.seed);
+            let (gate, task_shared, flows_cfg, seed, end_unix) = (
+                gate.clone(),
+                shared.clone(),
+                cfg.flows.clone(),
+                cfg.seed,
+                end_unix,
+            );
             shared.in_flight.set(shared.in_flight.get() + 1);
             tokio::task::spawn_local(async move {
                 let shared = task_shared;
@@ -365,7 +370,19 @@ fn run(
                 } else {
                     flows::desk_qr(&gate, seed, &r, attempt, swap).await
                 };
+                let issued = match &outcome {
+                    flows::Outcome::Issued {
+                        document_number, ..
+                    } => Some(document_number.clone()),
+                    _ => None,
+                };
                 shared.record(&gate, &r, at, attempt, &refusals, outcome);
+                if let Some(doc) = issued {
+                    lose_card(
+                        &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
+                    )
+                    .await;
+                }
                 shared.in_flight.set(shared.in_flight.get() - 1);
             });
             progress.flows.store(shared.flows.get(), Ordering::Relaxed);
@@ -385,6 +402,63 @@ fn run(
         flows: shared.flows.get(),
         trace: shared.trace.into_inner(),
     })
+}
+
+/// With the configured probability, the holder loses the card some days after issuance:
+/// reports it (the mobile ID must be revoked), then the next working morning gets a
+/// replacement IC card at the desk and a new mobile ID there. Counted as events.
+#[allow(clippy::too_many_arguments)]
+async fn lose_card(
+    gate: &Gate,
+    shared: &Shared,
+    flows_cfg: &FlowConfig,
+    seed: u64,
+    r: &crate::population::Resident,
+    attempt: u32,
+    doc: &str,
+    end_unix: UnixTime,
+) {
+    use rand::RngExt;
+    let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(3));
+    if !rng.random_bool(flows_cfg.card_loss_share) {
+        return;
+    }
+    let after = rng.random_range(1..=u64::from(flows_cfg.card_loss_window_days)) * 86_400
+        + rng.random_range(0..86_400);
+    let lost_at = gate.now() + after as i64;
+    if lost_at >= end_unix {
+        return;
+    }
+    tokio::time::sleep_until(gate.instant_of(lost_at)).await;
+    let outcome = flows::report_card_lost(gate, r, attempt, doc).await;
+    let visit = next_working_day(lost_at, shared.off);
+    let visit = vtime::local_midnight(vtime::local_day(visit, shared.off), shared.off) + 10 * 3600;
+    match outcome {
+        Outcome::Refused(_) => {
+            shared
+                .report
+                .borrow_mut()
+                .record_event(day_of(lost_at, shared.off), "card_reported_lost");
+        }
+        other => {
+            shared.record(gate, r, lost_at, attempt, &[], other);
+            return;
+        }
+    }
+    if visit >= end_unix {
+        return;
+    }
+    tokio::time::sleep_until(gate.instant_of(visit)).await;
+    match flows::desk_qr(gate, seed, r, attempt + 1000, true).await {
+        Outcome::Issued { .. } => {
+            let mut rep = shared.report.borrow_mut();
+            for (t, us) in gate.drain_latencies() {
+                rep.record_issuer_latency(day_of(t, shared.off), us);
+            }
+            rep.record_event(day_of(gate.now(), shared.off), "reissued");
+        }
+        other => shared.record(gate, r, visit, attempt + 1000, &[], other),
+    }
 }
 
 /// The same time of day on the next weekday.

@@ -251,3 +251,25 @@ fn overloaded_issuer_queues_then_times_out_and_retries() {
     assert_eq!(out, [Ok(true), Ok(true), Ok(true)]);
     assert_eq!(lat, [1_000_000, 1_000_000, 2_000_000]);
 }
+
+#[test]
+fn lost_card_revokes_the_mobile_id_and_a_replacement_card_reissues_it() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
+    });
+    let (lost, again) = at_date(date!(2025 - 04 - 01), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let Outcome::Issued {
+            document_number, ..
+        } = flows::desk_qr(g, 9, &r, 1, false).await
+        else {
+            panic!("first issuance")
+        };
+        let lost = flows::report_card_lost(g, &r, 1, &document_number).await;
+        let again = flows::desk_qr(g, 9, &r, 2, true).await;
+        (lost, again)
+    });
+    assert_eq!(lost, Outcome::Refused("card_reported_lost".into()));
+    assert!(matches!(again, Outcome::Issued { .. }), "{again:?}");
+}
