@@ -635,8 +635,12 @@ pub async fn report_card_lost(
     }
     let status = gate.issuer().status(document_number, gate.now());
     match status {
+        // Revoked now, or already superseded by a later issuance to the same holder (an
+        // early attempt the issuer allowed, then the main one): either way no longer valid.
         Ok(sim_issuer::issuer::CredentialStatus::Revoked {
-            reason: sim_issuer::issuer::RevocationReason::CardReportedLost,
+            reason:
+                sim_issuer::issuer::RevocationReason::CardReportedLost
+                | sim_issuer::issuer::RevocationReason::Superseded,
             ..
         }) => Outcome::Refused("card_reported_lost".into()),
         other => Outcome::Failed(
