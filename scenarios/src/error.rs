@@ -46,6 +46,12 @@ pub enum Error {
     /// Two shard reports that cannot be merged (different seed, configuration or population).
     #[error("reports do not match: {0}")]
     ReportMismatch(String),
+    /// The issuer refused to set up (registering a resident, building its PKI).
+    #[error("issuer: {0}")]
+    Issuer(String),
+    /// The simulation's runtime could not be built or finished badly.
+    #[error("runtime: {0}")]
+    Runtime(String),
 }
 
 impl Error {

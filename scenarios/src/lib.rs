@@ -19,19 +19,25 @@
 //! - [`report`]: the JSON report, exact shard merges, SVG charts and the HTML page.
 //!
 //! None of it reads a clock or OS randomness: seeds and times are parameters, and every
-//! map whose order reaches an output is a `BTreeMap`. The simulation loop that drives the
-//! card, phone and issuer with these models comes with a later issue.
+//! map whose order reaches an output is a `BTreeMap`.
+//!
+//! The rollout engine:
+//! - [`flows`]: the IC-tap and desk-QR issuance flows, run for real against the issuer's
+//!   in-process API behind a capacity [`flows::Gate`];
+//! - [`sim`]: the sharded, virtual-time rollout simulation behind `midsim rollout`.
 
 mod error;
 
 pub mod arrival;
 pub mod demo;
 pub mod desk;
+pub mod flows;
 pub mod locale;
 pub mod population;
 pub mod region;
 pub mod report;
 pub mod rng;
+pub mod sim;
 pub mod terminal;
 pub mod vtime;
 

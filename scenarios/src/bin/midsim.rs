@@ -1,19 +1,76 @@
 //! `midsim`: the mobile ID simulation and test harness.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use scenarios::report::{render_html, Report, WallClock};
+use scenarios::sim::{self, Progress, ShardResult, SimConfig};
+
+/// Residents in the default rollout: a sample of the national population that runs in about
+/// two minutes on 2 cores in a release build.
+const DEFAULT_POPULATION: u64 = 150_000;
 
 #[derive(Parser)]
 #[command(
     name = "midsim",
     version,
-    about = "Mobile ID rollout simulation and test harness"
+    about = "Mobile ID rollout simulation and test harness (no subcommand: the default rollout)"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// Seed of the run: the same seed and options give the same report.json, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Residents in the population sample.
+    #[arg(long, default_value_t = DEFAULT_POPULATION)]
+    population: u64,
+    /// Last simulated day (YYYY-MM-DD); the run starts at the pilot opening, 2024-12-27.
+    #[arg(long, default_value = "2025-06-30")]
+    end: String,
+    /// Logical shards (part of the configuration: results depend on it, not on threads).
+    #[arg(long, default_value_t = 4)]
+    shards: u64,
+    /// Requests the issuer serves at once (per shard).
+    #[arg(long, default_value_t = 2)]
+    issuer_concurrent: u32,
+    /// Issuer service time per request, ms of virtual time.
+    #[arg(long, default_value_t = 20_000)]
+    issuer_service_ms: u64,
+    /// Share of taps where the holder first types a wrong card password.
+    #[arg(long, default_value_t = 0.03)]
+    wrong_password_share: f64,
+}
+
+impl RunArgs {
+    fn config(&self) -> anyhow::Result<SimConfig> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let end = time::Date::parse(&self.end, fmt)
+            .with_context(|| format!("--end {:?}: expected YYYY-MM-DD", self.end))?;
+        let mut cfg = SimConfig::with_size(self.seed, self.population);
+        cfg.set_end(end);
+        cfg.shards = self.shards;
+        cfg.issuer.concurrent = self.issuer_concurrent;
+        cfg.issuer.service_ms = self.issuer_service_ms;
+        cfg.flows.wrong_password_share = self.wrong_password_share;
+        cfg.validate().context("invalid configuration")?;
+        Ok(cfg)
+    }
+
+    fn replay_command(&self, resident: u64) -> String {
+        format!(
+            "midsim replay --seed {} --population {} --end {} --shards {} --issuer-concurrent {} --issuer-service-ms {} --wrong-password-share {} --resident {resident}",
+            self.seed, self.population, self.end, self.shards, self.issuer_concurrent,
+            self.issuer_service_ms, self.wrong_password_share
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -28,16 +85,62 @@ enum Command {
         #[arg(long, default_value = "midsim-report")]
         out: PathBuf,
     },
+    /// Run a rollout in virtual time, every flow real, shards in parallel on every core.
+    Rollout {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Run only shard I of N (`I/N`, 0-based), e.g. one per Kubernetes Job index.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Folder for report.json, wall-clock.json and report.html.
+        #[arg(long, default_value = "midsim-report")]
+        out: PathBuf,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge shard reports (report.json files, or folders holding one) exactly.
+    Merge {
+        /// Shard reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(short, long, default_value = "midsim-report")]
+        out: PathBuf,
+    },
+    /// Replay one resident's flows alone, with a trace of each attempt.
+    Replay {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Population index of the resident.
+        #[arg(long)]
+        resident: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Tap {
-        seed: 7,
+    let command = cli.command.unwrap_or(Command::Rollout {
+        run: DefaultRun::parse_from(["midsim"]).run,
+        shard: None,
+        threads: None,
         out: PathBuf::from("midsim-report"),
+        quiet: false,
     });
     match command {
         Command::Tap { seed, out } => tap(seed, &out),
+        Command::Rollout {
+            run,
+            shard,
+            threads,
+            out,
+            quiet,
+        } => rollout(&run, shard.as_deref(), threads, &out, quiet),
+        Command::Merge { reports, out } => merge(&reports, &out),
+        Command::Replay { run, resident } => replay(&run, resident),
     }
 }
 
@@ -62,6 +165,272 @@ fn tap(seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
     println!("transcript written to {}", path.display());
     if report.passive.is_err() || report.active.is_err() {
         anyhow::bail!("the card did not authenticate; replay with: midsim tap --seed {seed}");
+    }
+    Ok(())
+}
+
+/// The default rollout's options (no subcommand).
+#[derive(Parser)]
+struct DefaultRun {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let (i, n) = s
+        .split_once('/')
+        .with_context(|| format!("--shard {s:?}: expected I/N, e.g. 0/8"))?;
+    let i: u64 = i
+        .trim()
+        .parse()
+        .with_context(|| format!("--shard {s:?}: bad index"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .with_context(|| format!("--shard {s:?}: bad count"))?;
+    if n == 0 || i >= n {
+        anyhow::bail!("--shard {s:?}: need 0 <= I < N");
+    }
+    Ok((i, n))
+}
+
+fn rollout(
+    args: &RunArgs,
+    shard: Option<&str>,
+    threads: Option<usize>,
+    out: &Path,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let mut args = args.clone();
+    let only = match shard {
+        Some(s) => {
+            let (i, n) = parse_shard(s)?;
+            args.shards = n;
+            Some(i)
+        }
+        None => None,
+    };
+    let cfg = args.config()?;
+    let shards: Vec<u64> = match only {
+        Some(i) => vec![i],
+        None => (0..cfg.shards).collect(),
+    };
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, shards.len());
+    let progress: Vec<Progress> = shards.iter().map(|_| Progress::default()).collect();
+    let next = AtomicU64::new(0);
+    let started = Instant::now();
+    let start_day = scenarios::vtime::day_of_date(sim::START);
+    let end_day = scenarios::vtime::day_of_date(cfg.end) + 1;
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(u64::try_from(end_day - start_day).unwrap_or(1))
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {msg} [{elapsed_precise}, ETA {eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let results: Vec<(u64, anyhow::Result<(ShardResult, f64)>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(&index) = shards.get(k) else { break };
+                        let t0 = Instant::now();
+                        let r = sim::run_shard(&cfg, index, &progress[k])
+                            .map(|r| (r, t0.elapsed().as_secs_f64()))
+                            .map_err(anyhow::Error::from);
+                        progress[k].day.store(end_day, Ordering::Relaxed);
+                        mine.push((index, r));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let day_sum: i64 = progress
+                    .iter()
+                    .map(|p| p.day.load(Ordering::Relaxed).clamp(start_day, end_day) - start_day)
+                    .sum();
+                let flows: u64 = progress
+                    .iter()
+                    .map(|p| p.flows.load(Ordering::Relaxed))
+                    .sum();
+                let avg = day_sum / progress.len().max(1) as i64;
+                let date = scenarios::vtime::date_of_day(start_day + avg)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                let rate = flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_position(u64::try_from(avg).unwrap_or(0));
+                bar.set_message(format!("virtual {date} | {flows} flows, {rate:.0}/s"));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let all = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect();
+        done.store(true, Ordering::Relaxed);
+        all
+    });
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut results = results;
+    results.sort_by_key(|(i, _)| *i);
+    let mut merged: Option<Report> = None;
+    let mut flows = 0u64;
+    let mut failures = 0usize;
+    for (index, r) in results {
+        let (res, secs) = r.with_context(|| format!("shard {index}/{}", cfg.shards))?;
+        flows += res.flows;
+        for f in &res.failed {
+            failures += 1;
+            if failures > 10 {
+                continue;
+            }
+            eprintln!(
+                "flow failed: seed {} resident {} ({}: {})\n  replay: {}",
+                cfg.seed,
+                f.resident,
+                f.kind,
+                f.detail,
+                args.replay_command(f.resident)
+            );
+        }
+        let mut report = res.report;
+        report.wall_clock.push(WallClock {
+            shard: (index, cfg.shards),
+            elapsed_seconds: secs,
+            flows_per_second: res.flows as f64 / secs.max(1e-9),
+            peak_rss_bytes: None,
+        });
+        match merged.as_mut() {
+            None => merged = Some(report),
+            Some(m) => m.merge(&report).context("merging shard reports")?,
+        }
+    }
+    let report = merged.context("no shard ran")?;
+    write_report(&report, out)?;
+    let t = report.totals();
+    println!(
+        "rollout to {}: {} residents, {} flows in {:.1} s wall ({:.0} flows/s on {} threads); {} issued ({} eligible), {} refused, {} failed",
+        cfg.end,
+        cfg.population.size,
+        flows,
+        elapsed,
+        flows as f64 / elapsed.max(1e-9),
+        threads,
+        t.issued,
+        t.eligible,
+        t.refused,
+        t.failed
+    );
+    let lat = &report.issuer_latency_us.all;
+    let desk = &report.desk_wait_ms.all;
+    println!(
+        "issuer latency p50 {:.1} s, p99 {:.1} s, max {:.1} s; desk wait p50 {:.0} min, p99 {:.0} min; {} flows gave up on an overloaded issuer",
+        lat.quantile(0.5) as f64 / 1e6,
+        lat.quantile(0.99) as f64 / 1e6,
+        lat.max() as f64 / 1e6,
+        desk.quantile(0.5) as f64 / 60_000.0,
+        desk.quantile(0.99) as f64 / 60_000.0,
+        report
+            .failures
+            .get(scenarios::flows::OVERLOADED)
+            .map_or(0, |d| d.values().sum::<u64>()),
+    );
+    println!(
+        "report written to {}/ (report.json, wall-clock.json, report.html)",
+        out.display()
+    );
+    if failures > 0 {
+        anyhow::bail!(
+            "{failures} flow(s) failed unexpectedly; the replay commands of the first 10 are printed above"
+        );
+    }
+    Ok(())
+}
+
+fn write_report(report: &Report, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let json = report.to_deterministic_json()?;
+    std::fs::write(out.join("report.json"), json).context("writing report.json")?;
+    let wall = serde_json::to_string_pretty(&report.wall_clock)?;
+    std::fs::write(out.join("wall-clock.json"), wall).context("writing wall-clock.json")?;
+    std::fs::write(out.join("report.html"), render_html(report)).context("writing report.html")?;
+    Ok(())
+}
+
+fn read_report(path: &Path) -> anyhow::Result<Report> {
+    let file = if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let mut report =
+        Report::from_json(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let wall = file.with_file_name("wall-clock.json");
+    if let Ok(w) = std::fs::read_to_string(&wall) {
+        report.wall_clock =
+            serde_json::from_str(&w).with_context(|| format!("parsing {}", wall.display()))?;
+    }
+    Ok(report)
+}
+
+fn merge(paths: &[PathBuf], out: &Path) -> anyhow::Result<()> {
+    let mut merged: Option<Report> = None;
+    for p in paths {
+        let r = read_report(p)?;
+        match merged.as_mut() {
+            None => merged = Some(r),
+            Some(m) => m
+                .merge(&r)
+                .with_context(|| format!("merging {}", p.display()))?,
+        }
+    }
+    let report = merged.context("no report given")?;
+    write_report(&report, out)?;
+    let t = report.totals();
+    println!(
+        "merged {} reports covering {:?}: {} issued, {} refused, {} failed; written to {}/",
+        paths.len(),
+        report.run.shards,
+        t.issued,
+        t.refused,
+        t.failed,
+        out.display()
+    );
+    Ok(())
+}
+
+fn replay(args: &RunArgs, resident: u64) -> anyhow::Result<()> {
+    let cfg = args.config()?;
+    if resident >= cfg.population.size {
+        anyhow::bail!(
+            "--resident {resident}: the population has {} residents",
+            cfg.population.size
+        );
+    }
+    let res = sim::replay(&cfg, resident)?;
+    if res.trace.is_empty() {
+        println!(
+            "resident {resident} makes no application before {}",
+            cfg.end
+        );
+    }
+    for line in &res.trace {
+        println!("{line}");
+    }
+    if !res.failed.is_empty() {
+        anyhow::bail!("the flow failed again: {}", res.failed[0].detail);
     }
     Ok(())
 }

@@ -165,6 +165,9 @@ pub struct Report {
     pub refusals: DailyCounts,
     /// Failed flows per kind (`timeout`, `torn_tap`, ...) per day.
     pub failures: DailyCounts,
+    /// Life-cycle events after issuance per kind (`card_reported_lost`, `reissued`, ...)
+    /// per day. Reissues are counted here, not in `issuances`.
+    pub events: DailyCounts,
     /// Desk queue waits in milliseconds.
     pub desk_wait_ms: HistSeries,
     /// Issuer request latency in microseconds.
@@ -202,6 +205,7 @@ struct ReportOut<'a> {
     cumulative_adoption: BTreeMap<Region, Vec<(Day, u64)>>,
     refusals: &'a DailyCounts,
     failures: &'a DailyCounts,
+    events: &'a DailyCounts,
     desk_wait_ms: &'a HistSeries,
     issuer_latency_us: &'a HistSeries,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,6 +226,8 @@ struct ReportIn {
     refusals: DailyCounts,
     #[serde(default)]
     failures: DailyCounts,
+    #[serde(default)]
+    events: DailyCounts,
     #[serde(default)]
     desk_wait_ms: HistSeries,
     #[serde(default)]
@@ -268,6 +274,7 @@ impl Report {
             eligible_by_region: BTreeMap::new(),
             refusals: BTreeMap::new(),
             failures: BTreeMap::new(),
+            events: BTreeMap::new(),
             desk_wait_ms: HistSeries::default(),
             issuer_latency_us: HistSeries::default(),
             wall_clock: Vec::new(),
@@ -305,6 +312,16 @@ impl Report {
     pub fn record_failure(&mut self, day: Day, kind: &str) {
         *self
             .failures
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(day)
+            .or_default() += 1;
+    }
+
+    /// Counts one life-cycle event of `kind` (snake_case) on `day`.
+    pub fn record_event(&mut self, day: Day, kind: &str) {
+        *self
+            .events
             .entry(kind.to_owned())
             .or_default()
             .entry(day)
@@ -366,6 +383,7 @@ impl Report {
         }
         add_daily(&mut self.refusals, &other.refusals);
         add_daily(&mut self.failures, &other.failures);
+        add_daily(&mut self.events, &other.events);
         self.wall_clock.extend(other.wall_clock.iter().cloned());
         self.wall_clock.sort_by_key(|w| w.shard);
         Ok(())
@@ -420,6 +438,7 @@ impl Report {
             cumulative_adoption: self.cumulative_adoption(),
             refusals: &self.refusals,
             failures: &self.failures,
+            events: &self.events,
             desk_wait_ms: &self.desk_wait_ms,
             issuer_latency_us: &self.issuer_latency_us,
             wall_clock: with_wall_clock.then_some(&self.wall_clock),
@@ -463,6 +482,7 @@ impl Report {
             eligible_by_region: r.eligible_by_region,
             refusals: r.refusals,
             failures: r.failures,
+            events: r.events,
             desk_wait_ms: r.desk_wait_ms,
             issuer_latency_us: r.issuer_latency_us,
             wall_clock: r.wall_clock,

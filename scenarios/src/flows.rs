@@ -1,0 +1,651 @@
+//! End-to-end issuance flows, run for real against the issuer's in-process API: every APDU
+//! goes through a personalised [`sim_card::Card`], every signature and key agreement is
+//! computed.
+//!
+//! - [`ic_tap`]: the IC route in the app. The card is personalised with the issuer's
+//!   Document Signer, tapped (PACE with the card password, reads of DG1, DG2, DG14, DG15 and
+//!   EF.SOD under secure messaging, Active Authentication over an issuer nonce), then the
+//!   card-evidence grant, a proof of possession with a fresh device key, the mdoc, and its
+//!   verification against the issuer's IACA root.
+//! - [`desk_qr`]: the QR route at a community center. The clerk's in-person check and desk
+//!   offer, the pre-authorized code with its tx_code, proof, credential, verification.
+//!
+//! The phone's side is driven here with [`crate::terminal::Terminal`] and `protocol::oid4vci`
+//! because `sim-phone`'s app flows were not ready when the rollout engine was written; these
+//! functions are meant to move onto sim-phone's app once it is merged, with [`Gate`] as the
+//! transport.
+//!
+//! The issuer sits behind a [`Gate`]: a semaphore of `concurrent` permits and a service time,
+//! in virtual time. A request that cannot get a permit within `timeout_ms` is retried after a
+//! backoff, so overload shows up as queueing, timeouts and retries.
+//!
+//! The card-evidence grant of the issuer is online-only (`Channel::App`), so before online
+//! applications open an IC holder at a desk is issued by the desk's QR offer like anyone
+//! else there; the report counts the route actually used.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use p256::ecdsa::SigningKey;
+use protocol::apdu::{CommandApdu, StatusWord};
+use protocol::lds::{HolderData, LdsFile};
+use protocol::mdoc::{self, IssuerSigned};
+use protocol::oid4vci::{
+    self, CredentialOffer, CredentialRequest, Proofs, TokenRequest, MRRC_CONFIGURATION_ID,
+};
+use protocol::pace::PasswordRef;
+use rand::Rng as _;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+use sim_card::{Card, CardFaults, Personalisation};
+use sim_issuer::issuer::{InPersonCheck, Issuer};
+use sim_issuer::registry::ResidentId;
+use sim_issuer::registry::{CardState, ChipKeys, PhoneRegistration, Resident as IssuerResident};
+use sim_issuer::rrn::Rrn as IssuerRrn;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::population::{CardType, Resident};
+use crate::rng::{rng_for, Stream};
+use crate::terminal::{Failure, Terminal};
+use crate::vtime::UnixTime;
+use crate::Error;
+
+/// The issuer's capacity as the simulation models it, per shard. A shard simulates a sample
+/// of the country, so its issuer is scaled down with it: the default (2 requests at a time,
+/// 20 s each, 0.1 requests/s) is what a 150,000-resident sample in 4 shards needs for the
+/// phase-opening surges to queue, time out and retry, as a national launch day does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerCapacity {
+    /// Requests served at once.
+    pub concurrent: u32,
+    /// Service time of one request, milliseconds of virtual time.
+    pub service_ms: u64,
+    /// How long a request waits for a free slot before the phone gives up, milliseconds.
+    pub timeout_ms: u64,
+    /// Retries after a timeout before the flow fails.
+    pub retries: u32,
+    /// Backoff before the first retry, milliseconds; doubles with each retry.
+    pub backoff_ms: u64,
+}
+
+impl Default for IssuerCapacity {
+    fn default() -> Self {
+        IssuerCapacity {
+            concurrent: 2,
+            service_ms: 20_000,
+            timeout_ms: 20_000,
+            retries: 3,
+            backoff_ms: 5_000,
+        }
+    }
+}
+
+impl IssuerCapacity {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.concurrent == 0 {
+            return Err(Error::config("issuer.concurrent", "must be at least 1"));
+        }
+        if self.timeout_ms == 0 {
+            return Err(Error::config("issuer.timeout_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Knobs of the flows themselves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowConfig {
+    /// Share of IC taps where the holder first types a wrong card password.
+    pub wrong_password_share: f64,
+    /// Virtual seconds a tap takes the holder (holding the card to the phone).
+    pub tap_seconds: u64,
+    /// Share of new mobile ID holders who lose their physical card within
+    /// `card_loss_window_days` of issuance, report it (which revokes the mobile ID) and get a
+    /// replacement IC card and a new mobile ID at their community center.
+    pub card_loss_share: f64,
+    /// The window of card losses, days after issuance.
+    pub card_loss_window_days: u32,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            wrong_password_share: 0.03,
+            tap_seconds: 8,
+            card_loss_share: 0.02,
+            card_loss_window_days: 120,
+        }
+    }
+}
+
+impl FlowConfig {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.card_loss_share) || self.card_loss_window_days == 0 {
+            return Err(Error::config(
+                "flows.card_loss_share",
+                "must be within 0..=1, with a window of at least one day",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.wrong_password_share) {
+            return Err(Error::config(
+                "flows.wrong_password_share",
+                "must be within 0..=1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The issuer behind its capacity limit, on a paused tokio clock whose origin is `origin`.
+pub struct Gate {
+    issuer: RefCell<Issuer>,
+    permits: Semaphore,
+    capacity: IssuerCapacity,
+    origin: (Instant, UnixTime),
+    latencies: RefCell<Vec<(UnixTime, u64)>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call through the gate did not get an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overloaded;
+
+impl Gate {
+    /// The issuer behind `capacity`; virtual `origin_unix` is the tokio instant now. Call
+    /// inside a runtime.
+    pub fn new(issuer: Issuer, capacity: IssuerCapacity, origin_unix: UnixTime) -> Gate {
+        Gate {
+            issuer: RefCell::new(issuer),
+            permits: Semaphore::new(capacity.concurrent as usize),
+            capacity,
+            origin: (Instant::now(), origin_unix),
+            latencies: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Virtual Unix time now.
+    pub fn now(&self) -> UnixTime {
+        let d = Instant::now().saturating_duration_since(self.origin.0);
+        self.origin.1 + d.as_secs() as i64
+    }
+
+    /// The tokio instant of virtual Unix time `t`.
+    pub fn instant_of(&self, t: UnixTime) -> Instant {
+        let secs = u64::try_from(t - self.origin.1).unwrap_or(0);
+        self.origin.0 + Duration::from_secs(secs)
+    }
+
+    /// The issuer, for set-up outside its endpoints (registering residents, reading PKI).
+    pub fn issuer(&self) -> std::cell::RefMut<'_, Issuer> {
+        self.issuer.borrow_mut()
+    }
+
+    /// Latencies (virtual µs, by request time) measured since the last drain.
+    pub fn drain_latencies(&self) -> Vec<(UnixTime, u64)> {
+        std::mem::take(&mut *self.latencies.borrow_mut())
+    }
+
+    /// Call the issuer: wait for a slot (retrying after timeouts), hold it for the service
+    /// time, then run `f` at the virtual time it completes.
+    pub async fn call<T>(
+        &self,
+        f: impl FnOnce(&mut Issuer, UnixTime) -> T,
+    ) -> Result<T, Overloaded> {
+        let cap = &self.capacity;
+        let mut backoff = cap.backoff_ms;
+        for attempt in 0..=cap.retries {
+            let asked = Instant::now();
+            let asked_unix = self.now();
+            let slot = tokio::time::timeout(
+                Duration::from_millis(cap.timeout_ms),
+                self.permits.acquire(),
+            )
+            .await;
+            if let Ok(Ok(permit)) = slot {
+                tokio::time::sleep(Duration::from_millis(cap.service_ms)).await;
+                let out = f(&mut self.issuer.borrow_mut(), self.now());
+                drop(permit);
+                let micros = asked.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+                self.latencies.borrow_mut().push((asked_unix, micros));
+                return Ok(out);
+            }
+            if attempt < cap.retries {
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
+                backoff = backoff.saturating_mul(2);
+            }
+        }
+        Err(Overloaded)
+    }
+}
+
+/// How an issuance attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A mobile ID was issued and verified.
+    Issued {
+        /// The route used.
+        route: crate::arrival::Route,
+        /// The document number.
+        document_number: String,
+    },
+    /// The issuer (or the card) refused, for the reason given: `snake_case` key.
+    Refused(String),
+    /// Something broke: `snake_case` kind and a description.
+    Failed(String, String),
+}
+
+/// A refusal key from the issuer's error (`not_yet_open`, `under_age`, …).
+fn refusal_key(e: &sim_issuer::Error) -> Option<String> {
+    match e {
+        sim_issuer::Error::Refused(r) => {
+            let v = serde_json::to_value(r).ok()?;
+            v.get("reason")?.as_str().map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+fn issuer_outcome(step: &str, e: sim_issuer::Error) -> Outcome {
+    match refusal_key(&e) {
+        Some(k) => Outcome::Refused(k),
+        None => Outcome::Failed(format!("issuer_{step}"), e.to_string()),
+    }
+}
+
+/// The failure kind of a flow whose request got no issuer slot after every retry.
+pub const OVERLOADED: &str = "issuer_timeout";
+
+fn overloaded(step: &str) -> Outcome {
+    Outcome::Failed(
+        OVERLOADED.into(),
+        format!("no answer to {step} after retries"),
+    )
+}
+
+fn card_failure(step: &str, e: Failure) -> Outcome {
+    Outcome::Failed(format!("card_{step}"), e.to_string())
+}
+
+/// The issuer's registry record for a simulated resident (the registry's copy of the
+/// population; in reality it already holds everyone). Card numbers and chip seeds are drawn
+/// from the resident's own stream, so they are the same in every run.
+pub fn registry_record(seed: u64, r: &Resident) -> Result<IssuerResident, Error> {
+    let rrn: IssuerRrn = r
+        .rrn
+        .expose()
+        .parse()
+        .map_err(|e: sim_issuer::Error| Error::Issuer(e.to_string()))?;
+    let mut rng = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_CARD));
+    let mut chars = r.name.chars();
+    let family: String = chars.next().map(String::from).unwrap_or_default();
+    let given: String = chars.collect();
+    let card_issued = r.birthday_at(17);
+    let card = match r.card {
+        CardType::None => CardState::None,
+        CardType::Plastic => CardState::Plastic {
+            issued: card_issued,
+            reported_lost: false,
+        },
+        CardType::Ic => {
+            let mut seed32 = [0u8; 32];
+            rng.fill_bytes(&mut seed32);
+            CardState::Ic {
+                card_number: format!("{:012}", rng.next_u64() % 1_000_000_000_000),
+                issued: card_issued,
+                chip: ChipKeys {
+                    aa_key_seed: seed32,
+                },
+                reported_lost: false,
+            }
+        }
+    };
+    Ok(IssuerResident {
+        id: ResidentId(r.index),
+        family_name: family,
+        given_name: given,
+        rrn,
+        district: format!("{:05}", r.district().code),
+        card,
+        phones: vec![PhoneRegistration {
+            phone_id: phone_id(r),
+            in_own_name: true,
+        }],
+    })
+}
+
+const FLOW_STREAM_CARD: u32 = 1;
+const FLOW_STREAM_PHONE: u32 = 2;
+
+fn phone_id(r: &Resident) -> String {
+    match r.phone {
+        Some(p) => format!("010-{:08}", p.subscriber()),
+        None => format!("phone-{}", r.index),
+    }
+}
+
+/// Registers the resident with the issuer unless it already knows them.
+pub fn ensure_registered(gate: &Gate, seed: u64, r: &Resident) -> Result<(), Error> {
+    let mut issuer = gate.issuer();
+    if issuer.registry().get(ResidentId(r.index)).is_ok() {
+        return Ok(());
+    }
+    let rec = registry_record(seed, r)?;
+    issuer
+        .register(rec)
+        .map_err(|e| Error::Issuer(e.to_string()))
+}
+
+/// The phone's randomness for attempt `attempt` of resident `r`.
+fn phone_rng(seed: u64, r: &Resident, attempt: u32) -> ChaCha20Rng {
+    let mut s = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_PHONE));
+    let mut out = [0u8; 32];
+    s.fill_bytes(&mut out);
+    out[0] ^= attempt as u8;
+    out[1] ^= (attempt >> 8) as u8;
+    ChaCha20Rng::from_seed(out)
+}
+
+/// A personalised card for the resident's current IC card in the issuer's registry, signed
+/// by the issuer's Document Signer.
+fn card_for(gate: &Gate, seed: u64, r: &Resident) -> Result<Card, Outcome> {
+    let issuer = gate.issuer();
+    let rec = issuer
+        .registry()
+        .get(ResidentId(r.index))
+        .map_err(|e| Outcome::Failed("setup".into(), e.to_string()))?;
+    let CardState::Ic {
+        card_number,
+        issued,
+        ..
+    } = &rec.card
+    else {
+        return Err(Outcome::Refused("ic_card_required".into()));
+    };
+    let lds_date = |d: time::Date| {
+        protocol::lds::Date::new(
+            u16::try_from(d.year()).unwrap_or(0),
+            d.month() as u8,
+            d.day(),
+        )
+    };
+    let (Some(birth), Some(issue)) = (lds_date(rec.rrn.birth_date()), lds_date(*issued)) else {
+        return Err(Outcome::Failed("setup".into(), "date out of range".into()));
+    };
+    let holder = HolderData {
+        name: format!("{}{}", rec.family_name, rec.given_name),
+        rrn: rec.rrn.expose().replace('-', ""),
+        birth_date: birth,
+        region_code: rec.region().to_owned(),
+        issue_date: issue,
+        card_number: card_number.clone(),
+    };
+    let (can, pin) = secrets(r);
+    let card_seed = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_CARD)).next_u64()
+        ^ card_number
+            .get(..12)
+            .unwrap_or("0")
+            .parse::<u64>()
+            .unwrap_or(0);
+    Card::personalise(&Personalisation {
+        holder,
+        portrait: vec![0xFF, 0xD8, 0xFF, 0xD9],
+        can,
+        pin,
+        document_signer: &issuer.pki().document_signer,
+        seed: card_seed,
+        faults: CardFaults::default(),
+    })
+    .map_err(|e| Outcome::Failed("personalise".into(), e.to_string()))
+}
+
+fn secrets(r: &Resident) -> (String, String) {
+    match &r.ic {
+        Some(s) => (s.can.as_str().to_owned(), s.password.as_str().to_owned()),
+        // A swapped card: the holder chose a password at the desk, drawn from the index.
+        None => (
+            format!("{:06}", r.index % 1_000_000),
+            format!("{:04}", (r.index / 7) % 10_000),
+        ),
+    }
+}
+
+/// Receive and verify the credential: nonce, proof JWT with a fresh device key, credential
+/// request, mdoc verification against the issuer's IACA root.
+async fn finish(
+    gate: &Gate,
+    rng: &mut ChaCha20Rng,
+    key: &str,
+    access_token: String,
+    route: crate::arrival::Route,
+) -> Outcome {
+    let nonce = match gate.call(|i, now| i.nonce(now)).await {
+        Ok(Ok(n)) => n.c_nonce,
+        Ok(Err(e)) => return issuer_outcome("nonce", e),
+        Err(_) => return overloaded("nonce"),
+    };
+    let device = SigningKey::random(rng);
+    let (aud, roots) = {
+        let i = gate.issuer();
+        (i.config().base_url.clone(), i.pki().mdoc_roots())
+    };
+    let jwt = oid4vci::sign_proof_jwt(&device, &aud, &nonce, gate.now());
+    let req = CredentialRequest {
+        credential_configuration_id: MRRC_CONFIGURATION_ID.into(),
+        proofs: Proofs { jwt: vec![jwt] },
+    };
+    let resp = match gate
+        .call(|i, now| i.credential(&format!("{key}/credential"), &access_token, &req, now))
+        .await
+    {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return issuer_outcome("credential", e),
+        Err(_) => return overloaded("credential"),
+    };
+    let Some(cred) = resp.credentials.first() else {
+        return Outcome::Failed("issuer_credential".into(), "no credential".into());
+    };
+    let verified = oid4vci::from_b64url(&cred.credential, "credential")
+        .and_then(|b| IssuerSigned::from_cbor(&b))
+        .and_then(|doc| doc.verify(&roots, mdoc::DOC_TYPE, gate.now()));
+    match verified {
+        Ok(v) if v.device_key == *device.verifying_key() => Outcome::Issued {
+            route,
+            document_number: resp.document_number,
+        },
+        Ok(_) => Outcome::Failed("mdoc_verify".into(), "device key differs".into()),
+        Err(e) => Outcome::Failed("mdoc_verify".into(), e.to_string()),
+    }
+}
+
+/// The IC route in the app (see the module docs). `attempt` numbers the resident's
+/// attempts, keeping idempotency keys and randomness apart.
+pub async fn ic_tap(
+    gate: &Gate,
+    seed: u64,
+    r: &Resident,
+    flows: &FlowConfig,
+    attempt: u32,
+    refusals: &mut Vec<String>,
+) -> Outcome {
+    let mut rng = phone_rng(seed, r, attempt);
+    let mut card = match card_for(gate, seed, r) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    tokio::time::sleep(Duration::from_secs(flows.tap_seconds)).await;
+    let (_, pin) = secrets(r);
+    let mut t = Terminal::new(&mut card, rng.next_u64());
+    if let Err(e) = t
+        .expect_ok(&CommandApdu::select_aid(&protocol::EMRTD_AID))
+        .and_then(|_| t.read_file(LdsFile::CardAccess.sfi()))
+    {
+        return card_failure("select", e);
+    }
+    if (f64::from(rng.next_u32()) / 4_294_967_296.0) < flows.wrong_password_share {
+        let wrong = format!("{:04}", (pin.parse::<u32>().unwrap_or(0) + 1) % 10_000);
+        match t.pace(PasswordRef::Pin, &wrong) {
+            Err(Failure::Status(StatusWord::TriesLeft(_)))
+            | Err(Failure::Status(_))
+            | Err(Failure::Protocol(_)) => refusals.push("wrong_card_password".into()),
+            Ok(()) => return Outcome::Failed("card_pace".into(), "wrong password accepted".into()),
+            Err(e) => return card_failure("pace", e),
+        }
+        // The holder types it again, right this time.
+        t.sm = None;
+        if let Err(e) = t.expect_ok(&CommandApdu::select_aid(&protocol::EMRTD_AID)) {
+            return card_failure("select", e);
+        }
+    }
+    if let Err(e) = t.pace(PasswordRef::Pin, &pin) {
+        return card_failure("pace", e);
+    }
+    let mut files = Vec::new();
+    for f in [
+        LdsFile::Com,
+        LdsFile::Dg1,
+        LdsFile::Dg2,
+        LdsFile::Dg14,
+        LdsFile::Dg15,
+        LdsFile::Sod,
+    ] {
+        match t.read_file(f.sfi()) {
+            Ok(b) => files.push(b),
+            Err(e) => return card_failure("read", e),
+        }
+    }
+    let nonce = match gate.call(|i, now| i.nonce(now)).await {
+        Ok(Ok(n)) => n.c_nonce,
+        Ok(Err(e)) => return issuer_outcome("nonce", e),
+        Err(_) => return overloaded("nonce"),
+    };
+    let aa = match t.expect_ok(&CommandApdu::internal_authenticate(&oid4vci::aa_challenge(
+        &nonce,
+    ))) {
+        Ok(s) => s,
+        Err(e) => return card_failure("active_authentication", e),
+    };
+    let key = format!("r{}/a{}", r.index, attempt);
+    let req = TokenRequest::CardEvidence {
+        dg1: oid4vci::b64url(&files[1]),
+        dg15: oid4vci::b64url(&files[4]),
+        sod: oid4vci::b64url(&files[5]),
+        nonce,
+        aa_signature: oid4vci::b64url(&aa),
+        phone_id: phone_id(r),
+    };
+    let token = match gate
+        .call(|i, now| i.token(&format!("{key}/token"), &req, now))
+        .await
+    {
+        Ok(Ok(t)) => t.access_token,
+        Ok(Err(e)) => return issuer_outcome("token", e),
+        Err(_) => return overloaded("token"),
+    };
+    finish(gate, &mut rng, &key, token, crate::arrival::Route::IcTap).await
+}
+
+/// The QR route at the desk, after the clerk has called the holder (see the module docs).
+/// With `swap_card`, the clerk first replaces the older card with an IC card (the fee rule is
+/// the issuer's).
+pub async fn desk_qr(
+    gate: &Gate,
+    seed: u64,
+    r: &Resident,
+    attempt: u32,
+    swap_card: bool,
+) -> Outcome {
+    let mut rng = phone_rng(seed, r, attempt);
+    let key = format!("r{}/a{}", r.index, attempt);
+    let id = ResidentId(r.index);
+    if swap_card {
+        match gate
+            .call(|i, now| i.desk_ic_card(&format!("{key}/ic_card"), id, now))
+            .await
+        {
+            Ok(Ok(_receipt)) => {}
+            Ok(Err(e)) => return issuer_outcome("ic_card", e),
+            Err(_) => return overloaded("ic_card"),
+        }
+    }
+    let (rrn, district) = {
+        let i = gate.issuer();
+        match i.registry().get(id) {
+            Ok(rec) => (rec.rrn.clone(), rec.district.clone()),
+            Err(e) => return Outcome::Failed("setup".into(), e.to_string()),
+        }
+    };
+    let check = InPersonCheck {
+        presented_rrn: rrn,
+        face_matches: true,
+    };
+    let offer = match gate
+        .call(|i, now| i.desk_offer(&format!("{key}/offer"), id, &district, &check, now))
+        .await
+    {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return issuer_outcome("desk_offer", e),
+        Err(_) => return overloaded("desk_offer"),
+    };
+    // The phone scans the QR (the offer URI) and the holder types the tx_code.
+    let scanned = match CredentialOffer::from_uri(&offer.uri) {
+        Ok(o) => o,
+        Err(e) => return Outcome::Failed("qr_offer".into(), e.to_string()),
+    };
+    let req = TokenRequest::PreAuthorized {
+        pre_authorized_code: scanned.grants.pre_authorized_code.pre_authorized_code,
+        tx_code: Some(offer.tx_code),
+        phone_id: phone_id(r),
+    };
+    let token = match gate
+        .call(|i, now| i.token(&format!("{key}/token"), &req, now))
+        .await
+    {
+        Ok(Ok(t)) => t.access_token,
+        Ok(Err(e)) => return issuer_outcome("token", e),
+        Err(_) => return overloaded("token"),
+    };
+    finish(gate, &mut rng, &key, token, crate::arrival::Route::Qr).await
+}
+
+/// The holder reports the physical card lost: the issuer must revoke the mobile ID
+/// `document_number` at once (checked through its status endpoint).
+pub async fn report_card_lost(
+    gate: &Gate,
+    r: &Resident,
+    attempt: u32,
+    document_number: &str,
+) -> Outcome {
+    let id = ResidentId(r.index);
+    let key = format!("r{}/a{}/card_lost", r.index, attempt);
+    match gate.call(|i, now| i.report_card_lost(&key, id, now)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return issuer_outcome("card_lost", e),
+        Err(_) => return overloaded("card_lost"),
+    }
+    let status = gate.issuer().status(document_number, gate.now());
+    match status {
+        // Revoked now, or already superseded by a later issuance to the same holder (an
+        // early attempt the issuer allowed, then the main one): either way no longer valid.
+        Ok(sim_issuer::issuer::CredentialStatus::Revoked {
+            reason:
+                sim_issuer::issuer::RevocationReason::CardReportedLost
+                | sim_issuer::issuer::RevocationReason::Superseded,
+            ..
+        }) => Outcome::Refused("card_reported_lost".into()),
+        other => Outcome::Failed(
+            "revocation".into(),
+            format!("{document_number} after the card was reported lost: {other:?}"),
+        ),
+    }
+}

@@ -1,0 +1,550 @@
+//! The rollout simulation: residents arrive per the arrival model, queue at community-center
+//! desks, and run the real issuance flows of [`crate::flows`] against an issuer with a
+//! limited capacity, in virtual time.
+//!
+//! A run is a function of ([`SimConfig`], shard). Each shard is a single-threaded tokio
+//! runtime with paused, auto-advancing time: months of rollout pass in the time the crypto
+//! takes. Shards are contiguous slices of the population ([`crate::population::shard_range`]);
+//! each has its own issuer instance (a horizontally partitioned issuer with the configured
+//! capacity) and its own desks, with as many centers per district as its share of the
+//! population needs. The number of shards is part of the configuration, so a run gives the
+//! same report on any machine, however many cores run its shards.
+//!
+//! Memory: the shard keeps a heap of pending arrivals (time, index, attempt: 24 bytes per
+//! applicant) and the issuer's own state; a resident is regenerated from (seed, index) when
+//! its flow starts and dropped when it ends.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sim_issuer::issuer::{Issuer, IssuerConfig};
+use sim_issuer::policy::Policy;
+use time::{macros::date, Date};
+
+use crate::arrival::{ArrivalConfig, ArrivalModel, Channel, Decision, OpeningTable};
+use crate::desk::{center_for_index, DeskConfig, Desks, Visit};
+use crate::flows::{self, FlowConfig, Gate, IssuerCapacity, Outcome};
+use crate::population::{CardType, Population, PopulationConfig};
+use crate::report::{self, Day, Report, RunInfo};
+use crate::rng::{rng_for, Stream};
+use crate::vtime::{self, UnixTime};
+use crate::Error;
+
+/// Everything a run depends on besides the shard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimConfig {
+    /// The run's seed.
+    pub seed: u64,
+    /// Last simulated day (inclusive). The run starts on the pilot opening, 2024-12-27.
+    pub end: Date,
+    /// Logical shards of the run (results depend on it; threads do not).
+    pub shards: u64,
+    /// The population sample.
+    pub population: PopulationConfig,
+    /// When residents apply.
+    pub arrival: ArrivalConfig,
+    /// Community-center desks.
+    pub desk: DeskConfig,
+    /// The issuer's capacity, per shard.
+    pub issuer: IssuerCapacity,
+    /// The flows' knobs.
+    pub flows: FlowConfig,
+}
+
+/// The pilot opening: the first simulated day.
+pub const START: Date = date!(2024 - 12 - 27);
+
+impl SimConfig {
+    /// The default run: `size` residents, to 2025-06-30, 4 shards.
+    pub fn with_size(seed: u64, size: u64) -> SimConfig {
+        let end = date!(2025 - 06 - 30);
+        let mut population = PopulationConfig {
+            size,
+            ..PopulationConfig::default()
+        };
+        population.horizon_end = end;
+        SimConfig {
+            seed,
+            end,
+            shards: 4,
+            population,
+            arrival: ArrivalConfig {
+                horizon_end: end,
+                ..ArrivalConfig::default()
+            },
+            desk: DeskConfig::default(),
+            issuer: IssuerCapacity::default(),
+            flows: FlowConfig::default(),
+        }
+    }
+
+    /// Sets the last day everywhere it is used.
+    pub fn set_end(&mut self, end: Date) {
+        self.end = end;
+        self.population.horizon_end = end;
+        self.arrival.horizon_end = end;
+    }
+
+    /// Checks every part.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.end < START {
+            return Err(Error::config("end", "must not be before 2024-12-27"));
+        }
+        if self.shards == 0 {
+            return Err(Error::config("shards", "must be at least 1"));
+        }
+        self.population.validate()?;
+        self.desk.validate()?;
+        self.issuer.validate()?;
+        self.flows.validate()
+    }
+
+    /// A digest of the configuration without the seed (shards of one run must agree).
+    pub fn digest(&self) -> String {
+        let text = serde_json::to_string(&(
+            &self.end.to_string(),
+            self.shards,
+            &self.population,
+            &self.arrival,
+            &self.desk,
+            &self.issuer,
+            &self.flows,
+        ))
+        .unwrap_or_default();
+        hex::encode(&Sha256::digest(text.as_bytes())[..8])
+    }
+}
+
+/// The issuer's rollout policy as an opening table for the arrival model.
+pub fn openings(policy: &Policy) -> OpeningTable {
+    let off = policy.utc_offset.whole_seconds();
+    let mut areas = Vec::new();
+    for p in &policy.phases {
+        let at = vtime::midnight_of(p.opens, off);
+        if p.everyone {
+            areas.push((String::new(), at));
+        }
+        for a in &p.areas {
+            areas.push((a.code.clone(), at));
+        }
+    }
+    OpeningTable {
+        areas,
+        online: policy
+            .free_choice_from()
+            .map(|d| vtime::midnight_of(d, off)),
+    }
+}
+
+/// Live counters a shard updates for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Flows finished.
+    pub flows: AtomicU64,
+    /// Local day number ([`vtime::local_day`]) the shard has reached.
+    pub day: AtomicI64,
+}
+
+/// A flow that failed (not refused): what to print and how to replay it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedFlow {
+    /// Population index of the resident.
+    pub resident: u64,
+    /// Failure kind.
+    pub kind: String,
+    /// What happened.
+    pub detail: String,
+}
+
+/// What a shard produced.
+#[derive(Debug)]
+pub struct ShardResult {
+    /// The shard's report (merge shards with [`Report::merge`]).
+    pub report: Report,
+    /// Flows that failed for another reason than issuer overload (the first 100).
+    pub failed: Vec<FailedFlow>,
+    /// Flows run (issuance attempts, including refused ones).
+    pub flows: u64,
+    /// One line per attempt, when tracing.
+    pub trace: Vec<String>,
+}
+
+const MAX_FAILED: usize = 100;
+
+fn day_of(t: UnixTime, off: i32) -> Day {
+    Day(vtime::date_of_day(vtime::local_day(t, off)).unwrap_or(START))
+}
+
+/// The report header of a run covering `shards` index ranges.
+pub fn run_info(cfg: &SimConfig, policy: &Policy, shards: Vec<(u64, u64)>) -> RunInfo {
+    RunInfo {
+        seed: cfg.seed,
+        population_size: cfg.population.size,
+        config_digest: cfg.digest(),
+        shards,
+        start: Day(START),
+        end: Day(cfg.end),
+        phases: policy
+            .phases
+            .iter()
+            .map(|p| report::Phase {
+                name: p.name.clone(),
+                opens: Day(p.opens),
+            })
+            .collect(),
+    }
+}
+
+/// Runs shard `index` of `cfg.shards`.
+pub fn run_shard(cfg: &SimConfig, index: u64, progress: &Progress) -> Result<ShardResult, Error> {
+    cfg.validate()?;
+    let range = crate::population::shard_range(cfg.population.size, index, cfg.shards)?;
+    run(
+        cfg,
+        index,
+        range.clone(),
+        vec![(range.start, range.end)],
+        progress,
+        false,
+    )
+}
+
+/// Runs resident `resident`'s flows alone, in its shard's setting (fresh issuer of that
+/// shard, empty desks), tracing each attempt: the replay of one failing flow.
+pub fn replay(cfg: &SimConfig, resident: u64) -> Result<ShardResult, Error> {
+    cfg.validate()?;
+    let shard = (0..cfg.shards)
+        .find(|&s| {
+            crate::population::shard_range(cfg.population.size, s, cfg.shards)
+                .is_ok_and(|r| r.contains(&resident))
+        })
+        .unwrap_or(0);
+    run(
+        cfg,
+        shard,
+        resident..resident + 1,
+        vec![(resident, resident + 1)],
+        &Progress::default(),
+        true,
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// A premature attempt (the issuer should refuse it).
+    Early,
+    /// The application, `n`th try (after being turned away at closing).
+    Main(u32),
+}
+
+fn run(
+    cfg: &SimConfig,
+    shard: u64,
+    indices: std::ops::Range<u64>,
+    ranges: Vec<(u64, u64)>,
+    progress: &Progress,
+    trace: bool,
+) -> Result<ShardResult, Error> {
+    let policy = Policy::default_rollout();
+    let off = cfg.arrival.utc_offset_seconds;
+    let start_unix = vtime::midnight_of(START, off);
+    let end_unix = vtime::midnight_of(cfg.end, off) + 86_400;
+    let pop = Population::new(cfg.population.clone(), cfg.seed)?;
+    let model = ArrivalModel::new(cfg.arrival.clone())?;
+    let table = openings(&policy);
+    let online = table.online;
+    let mut report = Report::new(run_info(cfg, &policy, ranges));
+
+    // Decide every resident of the slice; keep only (time, index, kind).
+    let mut heap: BinaryHeap<Reverse<(UnixTime, u64, Kind)>> = BinaryHeap::new();
+    for i in indices {
+        let r = pop.resident(i);
+        if r.card != CardType::None && r.age_on(cfg.end) >= i32::from(cfg.arrival.min_age) {
+            report.record_eligible(r.region());
+        }
+        if let Decision::Applies(a) = model.decide(cfg.seed, &r, &table) {
+            heap.push(Reverse((a.at, i, Kind::Main(0))));
+            if let Some(t) = a.early_attempt {
+                heap.push(Reverse((t, i, Kind::Early)));
+            }
+        }
+    }
+
+    let issuer = Issuer::new(
+        crate::rng::splitmix64(cfg.seed ^ crate::rng::splitmix64(shard)),
+        IssuerConfig::default(),
+        policy,
+        start_unix,
+    )
+    .map_err(|e| Error::Issuer(e.to_string()))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    let local = tokio::task::LocalSet::new();
+    let shared = Rc::new(Shared {
+        report: RefCell::new(report),
+        failed: RefCell::new(Vec::new()),
+        trace: RefCell::new(Vec::new()),
+        tracing: trace,
+        flows: Cell::new(0),
+        in_flight: Cell::new(0),
+        off,
+    });
+    let mut desks = Desks::new(cfg.desk.clerks_per_center)?;
+    let shards = cfg.shards as f64;
+    let result: Result<(), Error> = local.block_on(&rt, async {
+        let gate = Rc::new(Gate::new(issuer, cfg.issuer.clone(), start_unix));
+        while let Some(Reverse((at, i, kind))) = heap.pop() {
+            if at >= end_unix {
+                break;
+            }
+            tokio::time::sleep_until(gate.instant_of(at)).await;
+            progress
+                .day
+                .store(vtime::local_day(at, off), Ordering::Relaxed);
+            let r = pop.resident(i);
+            if flows::ensure_registered(&gate, cfg.seed, &r).is_err() {
+                // The only refusal is a duplicate: random-digit RRNs drawn independently
+                // for 10^5+ residents collide now and then (the population generator does not
+                // deduplicate them), and the registry holds one resident per RRN. The
+                // resident is skipped and counted; a replay alone would not collide.
+                shared
+                    .report
+                    .borrow_mut()
+                    .record_failure(day_of(at, off), "duplicate_rrn_in_population");
+                continue;
+            }
+            let a = match model.decide(cfg.seed, &r, &table) {
+                Decision::Applies(a) => a,
+                Decision::DoesNot(_) => continue,
+            };
+            let attempt = match kind {
+                Kind::Early => 0,
+                Kind::Main(n) => n + 1,
+            };
+            let in_app = (r.card == CardType::Ic || (a.swaps_card && kind != Kind::Early))
+                && online.is_some_and(|o| at >= o)
+                && (a.channel == Channel::Remote || r.card == CardType::Ic);
+            let mut start_after = Duration::ZERO;
+            if !in_app {
+                // The community center's queue.
+                let d = r.district();
+                let centers = cfg.desk.centers_for(pop.expected_residents(d) / shards);
+                let center = center_for_index(d, i, centers);
+                let mut rng = rng_for(cfg.seed, i ^ (u64::from(attempt) << 48), Stream::Desk);
+                let service = cfg.desk.service.sample_millis(&mut rng);
+                let closes = model.desk_closes_at(at) * 1000;
+                match desks.arrive(center, at * 1000, service, Some(closes))? {
+                    Visit::Served { wait, .. } => {
+                        shared
+                            .report
+                            .borrow_mut()
+                            .record_desk_wait(day_of(at, off), u64::try_from(wait).unwrap_or(0));
+                        start_after = Duration::from_millis(u64::try_from(wait).unwrap_or(0));
+                    }
+                    Visit::TurnedAway { .. } => {
+                        shared
+                            .report
+                            .borrow_mut()
+                            .record_refusal(day_of(at, off), "desk_closed_come_back");
+                        if let Kind::Main(n) = kind {
+                            heap.push(Reverse((next_working_day(at, off), i, Kind::Main(n + 1))));
+                        }
+                        continue;
+                    }
+                }
+            }
+            let swap = a.swaps_card && kind != Kind::Early;
+            let (gate, task_shared, flows_cfg, seed, end_unix) = (
+                gate.clone(),
+                shared.clone(),
+                cfg.flows.clone(),
+                cfg.seed,
+                end_unix,
+            );
+            shared.in_flight.set(shared.in_flight.get() + 1);
+            tokio::task::spawn_local(async move {
+                let shared = task_shared;
+                tokio::time::sleep(start_after).await;
+                let mut refusals = Vec::new();
+                let outcome = if in_app {
+                    flows::ic_tap(&gate, seed, &r, &flows_cfg, attempt, &mut refusals).await
+                } else {
+                    flows::desk_qr(&gate, seed, &r, attempt, swap).await
+                };
+                let issued = match &outcome {
+                    flows::Outcome::Issued {
+                        document_number, ..
+                    } => Some(document_number.clone()),
+                    _ => None,
+                };
+                shared.record(&gate, &r, at, attempt, &refusals, outcome);
+                if let Some(doc) = issued {
+                    lose_card(
+                        &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
+                    )
+                    .await;
+                }
+                shared.in_flight.set(shared.in_flight.get() - 1);
+            });
+            progress.flows.store(shared.flows.get(), Ordering::Relaxed);
+        }
+        while shared.in_flight.get() > 0 {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        Ok(())
+    });
+    result?;
+    progress.flows.store(shared.flows.get(), Ordering::Relaxed);
+    let shared =
+        Rc::try_unwrap(shared).map_err(|_| Error::Runtime("tasks still running".into()))?;
+    Ok(ShardResult {
+        report: shared.report.into_inner(),
+        failed: shared.failed.into_inner(),
+        flows: shared.flows.get(),
+        trace: shared.trace.into_inner(),
+    })
+}
+
+/// With the configured probability, the holder loses the card some days after issuance:
+/// reports it (the mobile ID must be revoked), then the next working morning gets a
+/// replacement IC card at the desk and a new mobile ID there. Counted as events.
+#[allow(clippy::too_many_arguments)]
+async fn lose_card(
+    gate: &Gate,
+    shared: &Shared,
+    flows_cfg: &FlowConfig,
+    seed: u64,
+    r: &crate::population::Resident,
+    attempt: u32,
+    doc: &str,
+    end_unix: UnixTime,
+) {
+    use rand::RngExt;
+    let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(3));
+    if !rng.random_bool(flows_cfg.card_loss_share) {
+        return;
+    }
+    let after = rng.random_range(1..=u64::from(flows_cfg.card_loss_window_days)) * 86_400
+        + rng.random_range(0..86_400);
+    let lost_at = gate.now() + after as i64;
+    if lost_at >= end_unix {
+        return;
+    }
+    tokio::time::sleep_until(gate.instant_of(lost_at)).await;
+    let outcome = flows::report_card_lost(gate, r, attempt, doc).await;
+    let visit = next_working_day(lost_at, shared.off);
+    let visit = vtime::local_midnight(vtime::local_day(visit, shared.off), shared.off) + 10 * 3600;
+    match outcome {
+        Outcome::Refused(_) => {
+            shared
+                .report
+                .borrow_mut()
+                .record_event(day_of(lost_at, shared.off), "card_reported_lost");
+        }
+        other => {
+            shared.record(gate, r, lost_at, attempt, &[], other);
+            return;
+        }
+    }
+    if visit >= end_unix {
+        return;
+    }
+    tokio::time::sleep_until(gate.instant_of(visit)).await;
+    match flows::desk_qr(gate, seed, r, attempt + 1000, true).await {
+        Outcome::Issued { .. } => {
+            let mut rep = shared.report.borrow_mut();
+            for (t, us) in gate.drain_latencies() {
+                rep.record_issuer_latency(day_of(t, shared.off), us);
+            }
+            rep.record_event(day_of(gate.now(), shared.off), "reissued");
+        }
+        other => shared.record(gate, r, visit, attempt + 1000, &[], other),
+    }
+}
+
+/// The same time of day on the next weekday.
+fn next_working_day(at: UnixTime, off: i32) -> UnixTime {
+    let day = vtime::local_day(at, off);
+    let mut next = day + 1;
+    while vtime::weekday_index(next) >= 5 {
+        next += 1;
+    }
+    at + (next - day) * 86_400
+}
+
+struct Shared {
+    report: RefCell<Report>,
+    failed: RefCell<Vec<FailedFlow>>,
+    trace: RefCell<Vec<String>>,
+    tracing: bool,
+    flows: Cell<u64>,
+    in_flight: Cell<u64>,
+    off: i32,
+}
+
+impl Shared {
+    fn record(
+        &self,
+        gate: &Gate,
+        r: &crate::population::Resident,
+        at: UnixTime,
+        attempt: u32,
+        refusals: &[String],
+        outcome: Outcome,
+    ) {
+        let now = gate.now();
+        let day = day_of(now, self.off);
+        let mut rep = self.report.borrow_mut();
+        for (t, us) in gate.drain_latencies() {
+            rep.record_issuer_latency(day_of(t, self.off), us);
+        }
+        for k in refusals {
+            rep.record_refusal(day, k);
+        }
+        self.flows.set(self.flows.get() + 1);
+        let line = match &outcome {
+            Outcome::Issued {
+                route,
+                document_number,
+            } => {
+                rep.record_issuance(day, *route, r.region());
+                format!("issued {document_number} by {route:?}")
+            }
+            Outcome::Refused(k) => {
+                rep.record_refusal(day, k);
+                format!("refused: {k}")
+            }
+            Outcome::Failed(kind, detail) => {
+                rep.record_failure(day, kind);
+                let mut f = self.failed.borrow_mut();
+                // Overload is a measured outcome, not a defect: counted, not listed for replay.
+                if f.len() < MAX_FAILED && kind != flows::OVERLOADED {
+                    f.push(FailedFlow {
+                        resident: r.index,
+                        kind: kind.clone(),
+                        detail: detail.clone(),
+                    });
+                }
+                format!("FAILED {kind}: {detail}")
+            }
+        };
+        if self.tracing {
+            self.trace.borrow_mut().push(format!(
+                "resident {} attempt {attempt}: arrived {} (local day {}), done {}: {line}",
+                r.index,
+                at,
+                day_of(at, self.off),
+                day
+            ));
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The rollout engine: determinism of the report, phase gating in the simulated timeline,
+//! and single flows against the issuer at chosen instants.
+
+use scenarios::arrival::{Openings, Route};
+use scenarios::flows::{self, FlowConfig, Gate, IssuerCapacity, Outcome};
+use scenarios::population::{CardType, Population, PopulationConfig};
+use scenarios::region::Region;
+use scenarios::sim::{self, Progress, SimConfig};
+use scenarios::vtime;
+use sim_issuer::issuer::{Issuer, IssuerConfig};
+use sim_issuer::policy::Policy;
+use time::macros::date;
+use time::Date;
+
+fn small(seed: u64) -> SimConfig {
+    let mut cfg = SimConfig::with_size(seed, 240);
+    cfg.set_end(date!(2025 - 04 - 15));
+    cfg.shards = 2;
+    cfg
+}
+
+fn run_all(cfg: &SimConfig) -> scenarios::report::Report {
+    let mut merged: Option<scenarios::report::Report> = None;
+    for i in 0..cfg.shards {
+        let r = sim::run_shard(cfg, i, &Progress::default()).unwrap();
+        assert!(r.failed.is_empty(), "failed flows: {:?}", r.failed);
+        match merged.as_mut() {
+            None => merged = Some(r.report),
+            Some(m) => m.merge(&r.report).unwrap(),
+        }
+    }
+    merged.unwrap()
+}
+
+#[test]
+fn same_seed_and_config_give_byte_identical_report_json() {
+    let a = run_all(&small(11)).to_deterministic_json().unwrap();
+    let b = run_all(&small(11)).to_deterministic_json().unwrap();
+    assert_eq!(a, b);
+    let t = scenarios::report::Report::from_json(&a).unwrap().totals();
+    assert!(t.issued > 0, "a rollout to mid-April issues something");
+    let c = run_all(&small(12)).to_deterministic_json().unwrap();
+    assert_ne!(a, c, "another seed gives another run");
+}
+
+#[test]
+fn no_region_gets_an_issuance_before_its_first_opening() {
+    let policy = Policy::default_rollout();
+    let table = sim::openings(&policy);
+    let report = run_all(&small(5));
+    let mut seen = 0;
+    for (day, routes) in &report.issuances {
+        for regions in routes.values() {
+            for region in regions.keys() {
+                let first = region
+                    .districts()
+                    .iter()
+                    .filter_map(|d| table.opens_at(d))
+                    .min()
+                    .unwrap();
+                let day_start = vtime::midnight_of(day.0, vtime::KST_OFFSET_SECONDS);
+                assert!(
+                    day_start + 86_400 > first,
+                    "{region:?} got an issuance on {} before it opened",
+                    day.0
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0);
+    // Seoul opens with phase 3 (2025-03-14): nothing there before.
+    for (day, routes) in &report.issuances {
+        if day.0 < date!(2025 - 03 - 14) {
+            for regions in routes.values() {
+                assert!(!regions.contains_key(&Region::Seoul), "Seoul on {}", day.0);
+            }
+        }
+    }
+}
+
+/// Runs `f` in a paused runtime whose virtual clock starts at `at` (local KST date, 10:00).
+fn at_date<T>(at: Date, f: impl AsyncFnOnce(&Gate) -> T) -> T {
+    let now = vtime::midnight_of(at, vtime::KST_OFFSET_SECONDS) + 10 * 3600;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let issuer =
+            Issuer::new(3, IssuerConfig::default(), Policy::default_rollout(), now).unwrap();
+        let gate = Gate::new(issuer, IssuerCapacity::default(), now);
+        f(&gate).await
+    })
+}
+
+fn find(
+    pop: &Population,
+    pred: impl Fn(&scenarios::population::Resident) -> bool,
+) -> scenarios::population::Resident {
+    pop.iter()
+        .find(|r| pred(r))
+        .expect("such a resident in the sample")
+}
+
+fn population() -> Population {
+    Population::new(
+        PopulationConfig {
+            size: 5_000,
+            ..PopulationConfig::default()
+        },
+        9,
+    )
+    .unwrap()
+}
+
+#[test]
+fn seoul_desk_application_is_refused_before_phase_3_and_issued_after() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.region() == Region::Seoul
+            && r.card == CardType::Plastic
+            && r.age_on(date!(2025 - 01 - 01)) >= 20
+    });
+    let early = at_date(date!(2025 - 03 - 04), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        flows::desk_qr(g, 9, &r, 0, false).await
+    });
+    assert_eq!(early, Outcome::Refused("not_yet_open".into()));
+    let later = at_date(date!(2025 - 03 - 17), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        flows::desk_qr(g, 9, &r, 1, false).await
+    });
+    assert!(
+        matches!(
+            later,
+            Outcome::Issued {
+                route: Route::Qr,
+                ..
+            }
+        ),
+        "{later:?}"
+    );
+}
+
+#[test]
+fn ic_holder_taps_in_the_app_once_online_applications_open() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Ic && r.age_on(date!(2025 - 01 - 01)) >= 18
+    });
+    let flows_cfg = FlowConfig {
+        wrong_password_share: 1.0,
+        ..FlowConfig::default()
+    };
+    let (before, after) = at_date(date!(2025 - 03 - 20), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let mut refusals = Vec::new();
+        let before = flows::ic_tap(g, 9, &r, &flows_cfg, 0, &mut refusals).await;
+        // Eight days later, the clock passes 2025-03-28.
+        tokio::time::sleep(std::time::Duration::from_secs(8 * 86_400)).await;
+        let after = flows::ic_tap(g, 9, &r, &flows_cfg, 1, &mut refusals).await;
+        assert_eq!(refusals, ["wrong_card_password", "wrong_card_password"]);
+        (before, after)
+    });
+    assert_eq!(before, Outcome::Refused("online_not_yet_open".into()));
+    assert!(
+        matches!(
+            after,
+            Outcome::Issued {
+                route: Route::IcTap,
+                ..
+            }
+        ),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn applicant_under_17_is_refused_as_under_age() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card != CardType::None && r.age_on(date!(2025 - 06 - 01)) == 16
+    });
+    let out = at_date(date!(2025 - 06 - 02), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        flows::desk_qr(g, 9, &r, 0, false).await
+    });
+    assert_eq!(out, Outcome::Refused("under_age".into()));
+}
+
+#[test]
+fn replay_reruns_one_resident_with_a_trace() {
+    let cfg = small(11);
+    let res = (0..cfg.population.size)
+        .map(|i| sim::replay(&cfg, i).unwrap())
+        .find(|r| !r.trace.is_empty())
+        .unwrap();
+    assert!(res.trace[0].starts_with("resident "), "{:?}", res.trace);
+}
+
+#[test]
+fn overloaded_issuer_queues_then_times_out_and_retries() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    let now = vtime::midnight_of(date!(2025 - 03 - 28), vtime::KST_OFFSET_SECONDS);
+    let run = |retries: u32| {
+        local.block_on(&rt, async move {
+            let issuer =
+                Issuer::new(3, IssuerConfig::default(), Policy::default_rollout(), now).unwrap();
+            let cap = IssuerCapacity {
+                concurrent: 1,
+                service_ms: 1_000,
+                timeout_ms: 1_500,
+                retries,
+                backoff_ms: 10_000,
+            };
+            let gate = std::rc::Rc::new(Gate::new(issuer, cap, now));
+            let calls: Vec<_> = (0..3)
+                .map(|_| {
+                    let g = gate.clone();
+                    tokio::task::spawn_local(async move { g.call(|i, t| i.nonce(t).is_ok()).await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for c in calls {
+                out.push(c.await.unwrap());
+            }
+            let mut lat: Vec<u64> = gate
+                .drain_latencies()
+                .into_iter()
+                .map(|(_, us)| us)
+                .collect();
+            lat.sort_unstable();
+            (out, lat)
+        })
+    };
+    // One slot, 1 s each: the second waits 1 s (within the 1.5 s timeout), the third would
+    // wait 2 s and gives up.
+    let (out, lat) = run(0);
+    assert_eq!(out, [Ok(true), Ok(true), Err(flows::Overloaded)]);
+    assert_eq!(lat, [1_000_000, 2_000_000]);
+    // With one retry after a 10 s backoff the third gets through, its latency counted from
+    // its retry.
+    let (out, lat) = run(1);
+    assert_eq!(out, [Ok(true), Ok(true), Ok(true)]);
+    assert_eq!(lat, [1_000_000, 1_000_000, 2_000_000]);
+}
+
+#[test]
+fn lost_card_revokes_the_mobile_id_and_a_replacement_card_reissues_it() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
+    });
+    let (lost, again) = at_date(date!(2025 - 04 - 01), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let Outcome::Issued {
+            document_number, ..
+        } = flows::desk_qr(g, 9, &r, 1, false).await
+        else {
+            panic!("first issuance")
+        };
+        let lost = flows::report_card_lost(g, &r, 1, &document_number).await;
+        let again = flows::desk_qr(g, 9, &r, 2, true).await;
+        (lost, again)
+    });
+    assert_eq!(lost, Outcome::Refused("card_reported_lost".into()));
+    assert!(matches!(again, Outcome::Issued { .. }), "{again:?}");
+}
