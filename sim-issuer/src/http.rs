@@ -183,6 +183,17 @@ fn idempotency_key(h: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The common front of every mutating endpoint: the idempotency key first, then the JSON
+/// body, each refused with a typed 4xx.
+fn mutating<T>(
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(String, T), Box<Response>> {
+    let key = idempotency_key(headers).ok_or_else(|| Box::new(missing_key()))?;
+    let Json(b) = body.map_err(|r| Box::new(bad_body(&r)))?;
+    Ok((key, b))
+}
+
 fn missing_key() -> Response {
     error(
         ErrorCode::InvalidRequest,
@@ -214,12 +225,9 @@ async fn token(
     headers: HeaderMap,
     body: Result<Json<TokenRequest>, JsonRejection>,
 ) -> Response {
-    let Some(key) = idempotency_key(&headers) else {
-        return missing_key();
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_body(&r),
+    let (key, req) = match mutating(&headers, body) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let now = (s.clock)();
     answer(lock(&s).token(&key, &req, now))
@@ -264,12 +272,9 @@ async fn desk_offer(
     headers: HeaderMap,
     body: Result<Json<DeskOfferBody>, JsonRejection>,
 ) -> Response {
-    let Some(key) = idempotency_key(&headers) else {
-        return missing_key();
-    };
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_body(&r),
+    let (key, b) = match mutating(&headers, body) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let rrn = match b.presented_rrn.parse() {
         Ok(r) => r,
@@ -296,12 +301,9 @@ async fn desk_ic_card(
     headers: HeaderMap,
     body: Result<Json<ResidentBody>, JsonRejection>,
 ) -> Response {
-    let Some(key) = idempotency_key(&headers) else {
-        return missing_key();
-    };
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_body(&r),
+    let (key, b) = match mutating(&headers, body) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let now = (s.clock)();
     answer(
@@ -325,12 +327,9 @@ async fn card_lost(
     headers: HeaderMap,
     body: Result<Json<ResidentBody>, JsonRejection>,
 ) -> Response {
-    let Some(key) = idempotency_key(&headers) else {
-        return missing_key();
-    };
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_body(&r),
+    let (key, b) = match mutating(&headers, body) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let now = (s.clock)();
     match lock(&s).report_card_lost(&key, ResidentId(b.resident), now) {
@@ -344,12 +343,9 @@ async fn phone_lost(
     headers: HeaderMap,
     body: Result<Json<DocumentBody>, JsonRejection>,
 ) -> Response {
-    let Some(key) = idempotency_key(&headers) else {
-        return missing_key();
-    };
-    let Json(b) = match body {
-        Ok(b) => b,
-        Err(r) => return bad_body(&r),
+    let (key, b) = match mutating(&headers, body) {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let now = (s.clock)();
     match lock(&s).report_phone_lost(&key, &b.document_number, now) {
