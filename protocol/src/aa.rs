@@ -7,7 +7,8 @@
 //! `ecdsa-plain-SHA256`. Signing is RFC 6979 deterministic: no randomness needed.
 
 use p256::ecdsa::{Signature, SigningKey};
-use signature::{Signer, Verifier};
+
+use crate::crypto;
 
 use crate::lds::decode_dg15;
 use crate::Error;
@@ -18,7 +19,7 @@ pub const SIGNATURE_LEN: usize = 64;
 /// The chip side: sign `challenge` (9303-11 §6.1.2, the data field of INTERNAL
 /// AUTHENTICATE). Returns `r || s`, 64 bytes.
 pub fn sign_challenge(key: &SigningKey, challenge: &[u8]) -> Vec<u8> {
-    let sig: Signature = key.sign(challenge);
+    let sig = crypto::sign(key, challenge);
     sig.to_bytes().to_vec()
 }
 
@@ -33,8 +34,7 @@ pub fn verify(dg15: &[u8], challenge: &[u8], signature: &[u8]) -> Result<(), Err
     }
     let sig = Signature::from_slice(signature)
         .map_err(|_| Error::BadSignature("Active Authentication signature r or s out of range"))?;
-    key.verify(challenge, &sig)
-        .map_err(|_| Error::BadSignature("Active Authentication"))
+    crypto::verify(&key, challenge, &sig).map_err(|_| Error::BadSignature("Active Authentication"))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 
 pub mod aa;
 pub mod apdu;
+pub mod crypto;
 mod error;
 pub mod lds;
 pub mod mdoc;

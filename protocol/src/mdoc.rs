@@ -23,10 +23,8 @@ use std::collections::BTreeMap;
 
 use ciborium::Value;
 use coset::{iana, CoseSign1, CoseSign1Builder, HeaderBuilder, Label};
-use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, VerifyingKey};
 use rand_core::CryptoRngCore;
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
@@ -466,7 +464,7 @@ pub fn issue(
         let tagged = to_cbor(&tag24(to_cbor(&item.to_value())?))?;
         digests.push((
             Value::Integer(id.into()),
-            Value::Bytes(Sha256::digest(&tagged).to_vec()),
+            Value::Bytes(crate::crypto::sha256(&tagged).to_vec()),
         ));
         items.push(tagged);
     }
@@ -518,7 +516,7 @@ pub fn issue(
         )
         .payload(payload)
         .create_signature(&[], |data| {
-            let sig: Signature = signer.key().sign(data);
+            let sig = crate::crypto::sign(signer.key(), data);
             sig.to_bytes().to_vec()
         })
         .build();
@@ -672,7 +670,7 @@ impl IssuerSigned {
         self.issuer_auth
             .verify_signature(&[], |sig, data| {
                 let sig = Signature::from_slice(sig).map_err(|_| ())?;
-                key.verify(data, &sig).map_err(|_| ())
+                crate::crypto::verify(&key, data, &sig).map_err(|_| ())
             })
             .map_err(|()| MdocError::BadSignature)?;
         let payload = self
@@ -731,7 +729,7 @@ impl IssuerSigned {
                         matches!(k, Value::Integer(i) if u64::try_from(*i).ok() == Some(item.digest_id))
                     })
                     .map(|(_, v)| v);
-                let actual = Sha256::digest(bytes);
+                let actual = crate::crypto::sha256(bytes);
                 if !matches!(expected, Some(Value::Bytes(d)) if d.as_slice() == actual.as_slice()) {
                     return Err(MdocError::DigestMismatch {
                         namespace: ns.name.clone(),

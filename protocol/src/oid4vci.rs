@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
@@ -433,7 +432,7 @@ pub fn sign_proof_jwt(device: &SigningKey, aud: &str, nonce: &str, iat: i64) -> 
         B64.encode(serde_json::to_vec(&header).unwrap_or_default()),
         B64.encode(serde_json::to_vec(&claims).unwrap_or_default())
     );
-    let sig: Signature = device.sign(input.as_bytes());
+    let sig = crate::crypto::sign(device, input.as_bytes());
     format!("{input}.{}", B64.encode(sig.to_bytes()))
 }
 
@@ -474,8 +473,7 @@ pub fn verify_proof_jwt(
         .ok_or(Oid4vciError::Malformed("JWT signature"))?;
     let input_len = h.len() + 1 + c.len();
     let input = jwt.get(..input_len).ok_or(Oid4vciError::Malformed("JWT"))?;
-    key.verify(input.as_bytes(), &sig)
-        .map_err(|_| Oid4vciError::BadSignature)?;
+    crate::crypto::verify(&key, input.as_bytes(), &sig).map_err(|_| Oid4vciError::BadSignature)?;
     let claims: ProofClaims = B64
         .decode(c)
         .ok()
@@ -512,11 +510,7 @@ pub fn proof_jwt_nonce(jwt: &str) -> Result<String, Error> {
 /// the card for the card-evidence grant: the first 8 bytes of
 /// SHA-256(`"midsim-aa:"` ‖ `c_nonce`), so the card's signature is bound to one issuer nonce.
 pub fn aa_challenge(c_nonce: &str) -> [u8; 8] {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::new()
-        .chain_update(b"midsim-aa:")
-        .chain_update(c_nonce.as_bytes())
-        .finalize();
+    let d = crate::crypto::sha256_parts(&[b"midsim-aa:", c_nonce.as_bytes()]);
     let mut out = [0u8; 8];
     out.copy_from_slice(&d[..8]);
     out

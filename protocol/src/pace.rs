@@ -31,7 +31,11 @@ use const_oid::ObjectIdentifier;
 use p256::elliptic_curve::group::Group;
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
 use p256::elliptic_curve::PrimeField;
-use p256::{AffinePoint, EncodedPoint, FieldBytes, NonZeroScalar, ProjectivePoint, Scalar};
+use p256::{
+    AffinePoint, EncodedPoint, FieldBytes, NonZeroScalar, ProjectivePoint, PublicKey, Scalar,
+};
+
+use crate::crypto;
 use rand_core::CryptoRngCore;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
@@ -294,18 +298,19 @@ pub fn general_authenticate(data: Vec<u8>, last: bool) -> CommandApdu {
 /// Decode and validate a received public key: uncompressed, on the curve, not the identity
 /// (9303-11 §4.4.3.3.1 / BSI TR-03111 §3.2.2.1 public key validation; P-256 has cofactor 1
 /// so on-curve means in the prime-order group).
-fn decode_point(bytes: &[u8]) -> Result<ProjectivePoint, Error> {
+fn decode_point(bytes: &[u8]) -> Result<PublicKey, Error> {
     if bytes.len() != POINT_LEN || bytes.first() != Some(&0x04) {
         return Err(Error::BadPoint("not an uncompressed P-256 point"));
     }
     let encoded =
         EncodedPoint::from_bytes(bytes).map_err(|_| Error::BadPoint("bad SEC1 encoding"))?;
     let affine: Option<AffinePoint> = AffinePoint::from_encoded_point(&encoded).into();
-    let point = ProjectivePoint::from(affine.ok_or(Error::BadPoint("not on the curve"))?);
-    if bool::from(point.is_identity()) {
-        return Err(Error::BadPoint("identity"));
-    }
-    Ok(point)
+    PublicKey::from_affine(affine.ok_or(Error::BadPoint("not on the curve"))?)
+        .map_err(|_| Error::BadPoint("identity"))
+}
+
+fn encode_public(pk: &PublicKey) -> Vec<u8> {
+    pk.to_encoded_point(false).as_bytes().to_vec()
 }
 
 fn encode_point(point: &ProjectivePoint) -> Vec<u8> {
@@ -318,15 +323,11 @@ fn encode_point(point: &ProjectivePoint) -> Vec<u8> {
 
 /// The x-coordinate of SK·PK, the ECDH shared secret (9303-11 §4.4.3.3.1 / §4.4.3.2; BSI
 /// TR-03111 §4.3.1 ECKA-DH). The identity is refused.
-fn shared_x(sk: &Scalar, pk: &ProjectivePoint) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let shared = *pk * sk;
-    if bool::from(shared.is_identity()) {
-        return Err(Error::BadPoint("shared secret is the identity"));
-    }
-    let encoded = shared.to_affine().to_encoded_point(false);
-    let x = encoded
-        .x()
-        .ok_or(Error::BadPoint("shared secret is the identity"))?;
+/// Goes through the crypto provider ([`crypto::ecdh`]).
+fn shared_x(sk: &Scalar, pk: &PublicKey) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let sk: Option<NonZeroScalar> = NonZeroScalar::new(*sk).into();
+    let sk = sk.ok_or(Error::BadPoint("secret scalar is zero"))?;
+    let x = crypto::ecdh(&sk, pk).map_err(|_| Error::BadPoint("shared secret is the identity"))?;
     Ok(Zeroizing::new(x.to_vec()))
 }
 
@@ -334,9 +335,12 @@ fn shared_x(sk: &Scalar, pk: &ProjectivePoint) -> Result<Zeroizing<Vec<u8>>, Err
 fn map_generator(
     nonce: &[u8; 16],
     sk_map: &Scalar,
-    pk_map_other: &ProjectivePoint,
+    pk_map_other: &PublicKey,
 ) -> Result<ProjectivePoint, Error> {
-    let h = *pk_map_other * sk_map;
+    // Point arithmetic no provider offers: counted, done with p256.
+    crypto::count_point_mul(1);
+    crypto::count_point_mul_base(1);
+    let h = pk_map_other.to_projective() * sk_map;
     if bool::from(h.is_identity()) {
         return Err(Error::BadPoint("mapping point H is the identity"));
     }
@@ -545,12 +549,11 @@ impl ChipPace {
                 // Step 2, Generic Mapping (9303-11 §4.4.3.3.1): receive PK_map,PCD (81),
                 // answer PK_map,PICC (82); Ĝ = s·G + SK_map,PICC·PK_map,PCD.
                 let pk_pcd = decode_point(dad_single(data, TAG_PCD_MAPPING)?)?;
-                let sk = random_scalar(rng);
-                let pk = ProjectivePoint::GENERATOR * *sk;
+                let (sk, pk) = crypto::generate_ecdh(rng);
                 let generator = map_generator(&nonce, &sk, &pk_pcd)?;
                 Ok((
                     ChipState::AwaitKeyAgreement { generator },
-                    ChipStep::Continue(dad(TAG_PICC_MAPPING, &encode_point(&pk))),
+                    ChipStep::Continue(dad(TAG_PICC_MAPPING, &encode_public(&pk))),
                 ))
             }
             ChipState::AwaitKeyAgreement { generator } => {
@@ -559,6 +562,7 @@ impl ChipPace {
                 let terminal_pk = dad_single(data, TAG_PCD_EPHEMERAL)?.to_vec();
                 let pk_pcd = decode_point(&terminal_pk)?;
                 let sk = random_scalar(rng);
+                crypto::count_point_mul(1);
                 let chip_pk = encode_point(&(generator * *sk));
                 if bool::from(chip_pk.as_slice().ct_eq(&terminal_pk)) {
                     return Err(Error::BadPoint("terminal public key equals the chip's"));
@@ -704,8 +708,8 @@ impl TerminalPace {
                     .try_into()
                     .map_err(|_| Error::decode(DAD, DecodeErrorKind::BadLength, 2))?;
                 let nonce = Zeroizing::new(decrypt_nonce(&self.k_pi, &z));
-                let sk_map = random_scalar(rng);
-                let pk_map = encode_point(&(ProjectivePoint::GENERATOR * *sk_map));
+                let (sk_map, pk_map) = crypto::generate_ecdh(rng);
+                let (sk_map, pk_map) = (Zeroizing::new(*sk_map), encode_public(&pk_map));
                 Ok((
                     TerminalState::AwaitMapping { nonce, sk_map },
                     TerminalStep::Send(dad(TAG_PCD_MAPPING, &pk_map)),
@@ -717,6 +721,7 @@ impl TerminalPace {
                 let pk_map_picc = decode_point(dad_find(data, TAG_PICC_MAPPING)?)?;
                 let generator = map_generator(&nonce, &sk_map, &pk_map_picc)?;
                 let sk = random_scalar(rng);
+                crypto::count_point_mul(1);
                 let terminal_pk = encode_point(&(generator * *sk));
                 let command = dad(TAG_PCD_EPHEMERAL, &terminal_pk);
                 Ok((

@@ -30,8 +30,6 @@ use der::{Any, DateTime, Decode, DecodePem, Encode};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rand_core::CryptoRngCore;
-use sha2::{Digest, Sha256};
-use signature::{Signer, Verifier};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{TbsCertificate, Version};
@@ -237,7 +235,7 @@ fn root(
     not_before: u64,
     not_after: u64,
 ) -> Result<CertifiedKey, Error> {
-    let key = SigningKey::random(rng);
+    let key = crate::crypto::generate_signing_key(rng);
     let serial = random_serial(rng)?;
     let name = make_name(Some(country), cn)?;
     let spki = spki_of(key.verifying_key())?;
@@ -297,7 +295,7 @@ pub fn issue(
     not_after: u64,
     usage: CertUsage,
 ) -> Result<CertifiedKey, Error> {
-    let key = SigningKey::random(rng);
+    let key = crate::crypto::generate_signing_key(rng);
     let serial = random_serial(rng)?;
     let issuer_name = issuer.cert.tbs_certificate.subject.clone();
     let country = country_of(&issuer_name);
@@ -372,9 +370,7 @@ pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate, now: u64) -> R
         .as_bytes()
         .ok_or(CertificateError::Signature)?;
     let sig = Signature::from_der(sig_bytes).map_err(|_| CertificateError::Signature)?;
-    issuer_key
-        .verify(&tbs_der, &sig)
-        .map_err(|_| CertificateError::Signature)?;
+    crate::crypto::verify(&issuer_key, &tbs_der, &sig).map_err(|_| CertificateError::Signature)?;
     check_validity(cert, now)
 }
 
@@ -441,7 +437,7 @@ fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
 
 fn sign_tbs(tbs: TbsCertificate, key: &SigningKey) -> Result<Certificate, Error> {
     let tbs_der = tbs.to_der()?;
-    let sig: DerSignature = key.sign(&tbs_der);
+    let sig: DerSignature = crate::crypto::sign(key, &tbs_der).to_der();
     Ok(Certificate {
         tbs_certificate: tbs,
         signature_algorithm: ecdsa_sha256(),
@@ -458,7 +454,7 @@ fn spki_of(key: &VerifyingKey) -> Result<SubjectPublicKeyInfoOwned, Error> {
 
 /// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey bits.
 fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, Error> {
-    let digest = Sha256::digest(spki.subject_public_key.raw_bytes());
+    let digest = crate::crypto::sha256(spki.subject_public_key.raw_bytes());
     Ok(OctetString::new(digest.get(..20).unwrap_or_default())?)
 }
 

@@ -31,8 +31,6 @@ use const_oid::ObjectIdentifier;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
 use p256::ecdsa::{DerSignature, Signature};
-use sha2::{Digest, Sha256};
-use signature::{Signer, Verifier};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::Certificate;
@@ -103,7 +101,7 @@ pub fn create_sod(data_groups: &[(u8, &[u8])], signer: &CertifiedKey) -> Result<
                 reason: "data group number outside 1..=16",
             });
         }
-        if hashes.insert(n, Sha256::digest(bytes)).is_some() {
+        if hashes.insert(n, crate::crypto::sha256(bytes)).is_some() {
             return Err(Error::Encode {
                 what: "LDSSecurityObject",
                 reason: "data group listed twice",
@@ -134,7 +132,7 @@ pub fn create_sod(data_groups: &[(u8, &[u8])], signer: &CertifiedKey) -> Result<
 
     // RFC 5652 §11.1, §11.2: contentType and messageDigest are the signed attributes; the
     // digest is over the eContent OCTET STRING's value only (§5.4).
-    let digest = Sha256::digest(&econtent);
+    let digest = crate::crypto::sha256(&econtent);
     let signed_attrs: SignedAttributes = SetOfVec::try_from(vec![
         attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_LDS_SECURITY_OBJECT)?)?,
         attribute(
@@ -143,7 +141,8 @@ pub fn create_sod(data_groups: &[(u8, &[u8])], signer: &CertifiedKey) -> Result<
         )?,
     ])?;
     // RFC 5652 §5.4: the signature is over the DER of the attributes with the SET OF tag.
-    let signature: DerSignature = signer.key().sign(&signed_attrs.to_der()?);
+    let signature: DerSignature =
+        crate::crypto::sign(signer.key(), &signed_attrs.to_der()?).to_der();
 
     let ds = signer.cert();
     let signer_info = SignerInfo {
@@ -342,7 +341,7 @@ impl Sod {
             .ok_or(Error::BadSignature(
                 "signed attribute messageDigest missing",
             ))?;
-        if digest.as_bytes() != Sha256::digest(&self.econtent).as_slice() {
+        if digest.as_bytes() != crate::crypto::sha256(&self.econtent).as_slice() {
             return Err(Error::BadSignature(
                 "messageDigest does not match the LDSSecurityObject",
             ));
@@ -350,7 +349,7 @@ impl Sod {
         let key = pki::cert_verifying_key(&self.ds_cert)?;
         let sig = Signature::from_der(si.signature.as_bytes())
             .map_err(|_| Error::BadSignature("EF.SOD signature is not a DER ECDSA signature"))?;
-        key.verify(&attrs.to_der()?, &sig)
+        crate::crypto::verify(&key, &attrs.to_der()?, &sig)
             .map_err(|_| Error::BadSignature("EF.SOD signature"))
     }
 }
@@ -442,7 +441,7 @@ pub fn passive_authentication(
     let mut checked = Vec::new();
     for &(n, bytes) in data_groups {
         let expected = sod.dg_hash(n).ok_or(Error::DataGroupNotCovered(n))?;
-        if Sha256::digest(bytes).as_slice() != expected {
+        if crate::crypto::sha256(bytes).as_slice() != expected {
             return Err(Error::HashMismatch(n));
         }
         checked.push(n);
@@ -655,7 +654,10 @@ mod tests {
         let sod = Sod::decode(&c.sod).unwrap();
         assert_eq!(sod.ds_certificate(), c.ds.cert());
         for (n, b) in &c.dgs {
-            assert_eq!(sod.dg_hash(*n).unwrap(), Sha256::digest(b).as_slice());
+            assert_eq!(
+                sod.dg_hash(*n).unwrap(),
+                crate::crypto::sha256(b).as_slice()
+            );
         }
         insta::assert_debug_snapshot!(sod);
     }

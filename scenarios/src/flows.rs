@@ -26,7 +26,6 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use p256::ecdsa::SigningKey;
 use protocol::apdu::{CommandApdu, StatusWord};
 use protocol::lds::{HolderData, LdsFile};
 use protocol::mdoc::{self, IssuerSigned};
@@ -434,7 +433,7 @@ async fn finish(
         Ok(Err(e)) => return issuer_outcome("nonce", e),
         Err(_) => return overloaded("nonce"),
     };
-    let device = SigningKey::random(rng);
+    let device = protocol::crypto::generate_signing_key(rng);
     let (aud, roots) = {
         let i = gate.issuer();
         (i.config().base_url.clone(), i.pki().mdoc_roots())

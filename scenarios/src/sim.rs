@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use sim_issuer::issuer::{Issuer, IssuerConfig};
 use sim_issuer::policy::Policy;
 use time::{macros::date, Date};
@@ -117,7 +116,7 @@ impl SimConfig {
             &self.flows,
         ))
         .unwrap_or_default();
-        hex::encode(&Sha256::digest(text.as_bytes())[..8])
+        hex::encode(&protocol::crypto::sha256(text.as_bytes())[..8])
     }
 }
 

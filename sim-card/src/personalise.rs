@@ -5,7 +5,6 @@
 //! the data groups come from the holder record; EF.SOD is signed by the Document Signer the
 //! caller hands in (the issuer's in a rollout, a [`TestPki`] in tests and demos).
 
-use p256::ecdsa::SigningKey;
 use protocol::lds::{self, Com, Dg2, HolderData, LdsFile, SecurityInfos};
 use protocol::pki::{self, CertUsage, CertifiedKey};
 use rand_chacha::rand_core::SeedableRng;
@@ -60,8 +59,11 @@ impl Card {
             return Err(Error::Personalisation("the card password must be 4 digits"));
         }
         let mut rng = ChaCha20Rng::seed_from_u64(p.seed);
-        let aa_key = SigningKey::random(&mut rng);
-        let clone_key = p.faults.clone.then(|| SigningKey::random(&mut rng));
+        let aa_key = protocol::crypto::generate_signing_key(&mut rng);
+        let clone_key = p
+            .faults
+            .clone
+            .then(|| protocol::crypto::generate_signing_key(&mut rng));
 
         let mut dgs: Vec<(LdsFile, Vec<u8>)> = vec![
             (LdsFile::Dg1, p.holder.encode()?),

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 
-use p256::ecdsa::SigningKey;
 use protocol::lds::{self, HolderData};
 use protocol::mdoc::{self, IssueParams, ResidentClaims, Validity};
 use protocol::oid4vci::{
@@ -22,7 +21,6 @@ use protocol::{aa, sod};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use time::Date;
 
 use crate::pki::IssuerPki;
@@ -252,12 +250,7 @@ const PORTRAIT: [u8; 20] = [
 
 fn fingerprint(endpoint: &str, body: &impl Serialize) -> [u8; 32] {
     let json = serde_json::to_vec(body).unwrap_or_default();
-    Sha256::new()
-        .chain_update(endpoint.as_bytes())
-        .chain_update([0])
-        .chain_update(json)
-        .finalize()
-        .into()
+    protocol::crypto::sha256_parts(&[endpoint.as_bytes(), &[0], &json])
 }
 
 fn lds_date(d: Date) -> Option<lds::Date> {
@@ -1000,7 +993,8 @@ impl Issuer {
         aa_key_seed: &[u8; 32],
         issued: Date,
     ) -> Result<CardPersonalisation, Error> {
-        let aa_key = SigningKey::random(&mut ChaCha20Rng::from_seed(*aa_key_seed));
+        let aa_key =
+            protocol::crypto::generate_signing_key(&mut ChaCha20Rng::from_seed(*aa_key_seed));
         let holder = HolderData {
             name: format!("{}{}", resident.family_name, resident.given_name),
             rrn: resident.rrn.expose().replace('-', ""),

@@ -1,7 +1,6 @@
 //! Generated populations and a sample credential, for the binary and for people who want to
 //! look at what the issuer makes.
 
-use p256::ecdsa::SigningKey;
 use protocol::mdoc::DOC_TYPE;
 use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest, MRRC_CONFIGURATION_ID};
 use rand_chacha::rand_core::SeedableRng;
@@ -60,7 +59,7 @@ pub fn sample_credential(seed: u64) -> Result<Vec<(&'static str, Vec<u8>)>, Erro
         },
         now,
     )?;
-    let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(seed));
+    let device = protocol::crypto::generate_signing_key(&mut ChaCha20Rng::seed_from_u64(seed));
     let nonce = issuer.nonce(now)?.c_nonce;
     let jwt = oid4vci::sign_proof_jwt(&device, &issuer.config().base_url, &nonce, now);
     let resp = issuer.credential(

@@ -8,10 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rand_core::CryptoRngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::Error;
@@ -51,11 +49,7 @@ impl std::fmt::Debug for Keystore {
 }
 
 fn pin_hash(salt: &[u8; 16], pin: &str) -> [u8; 32] {
-    Sha256::new()
-        .chain_update(salt)
-        .chain_update(pin.as_bytes())
-        .finalize()
-        .into()
+    protocol::crypto::sha256_parts(&[salt, pin.as_bytes()])
 }
 
 impl Keystore {
@@ -66,7 +60,7 @@ impl Keystore {
 
     /// Generate a fresh device key gated by `pin`.
     pub fn generate(&mut self, pin: &str, rng: &mut impl CryptoRngCore) -> KeyHandle {
-        let key = SigningKey::random(rng);
+        let key = protocol::crypto::generate_signing_key(rng);
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
         let handle = KeyHandle(self.next);
@@ -130,7 +124,7 @@ impl Keystore {
 
     /// Sign `msg` (ECDSA P-256 over SHA-256) if `pin` is right.
     pub fn sign(&mut self, handle: KeyHandle, pin: &str, msg: &[u8]) -> Result<Signature, Error> {
-        Ok(self.unlock(handle, pin)?.sign(msg))
+        Ok(protocol::crypto::sign(self.unlock(handle, pin)?, msg))
     }
 
     /// An OpenID4VCI proof-of-possession JWT signed with the device key, if `pin` is right.
