@@ -8,7 +8,7 @@
 //! refused ([`Error::IdempotencyKeyReused`]). Callers that share an issuer between threads
 //! put it behind a `Mutex`, which makes each call atomic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use protocol::lds::{self, HolderData};
 use protocol::mdoc::{self, IssueParams, ResidentClaims, Validity};
@@ -48,6 +48,16 @@ pub struct IssuerConfig {
     pub nonce_ttl: i64,
     /// Oldest `iat` of a proof JWT accepted, seconds.
     pub proof_max_age: i64,
+    /// How long idempotency records, and offers and access tokens past their expiry, are
+    /// kept, seconds. A retry within the window gets the first answer (and a spent code is
+    /// reported as spent); after it the record is gone, so memory follows the traffic of
+    /// the last window, not the whole history (Stripe keeps idempotency keys for 24 h too).
+    #[serde(default = "default_retention")]
+    pub retention: i64,
+}
+
+fn default_retention() -> i64 {
+    86_400
 }
 
 impl Default for IssuerConfig {
@@ -60,6 +70,7 @@ impl Default for IssuerConfig {
             token_ttl: 300,
             nonce_ttl: 300,
             proof_max_age: 300,
+            retention: default_retention(),
         }
     }
 }
@@ -213,6 +224,14 @@ pub struct CredentialRecord {
     pub revoked: Option<(RevocationReason, UnixTime)>,
 }
 
+/// A record dropped once its retention has passed.
+#[derive(Debug, Clone)]
+enum Expiring {
+    Offer(String),
+    Token(String),
+    Idempotency(String),
+}
+
 #[derive(Debug, Clone)]
 enum Stored {
     Offer(Result<DeskOffer, Error>),
@@ -236,6 +255,8 @@ pub struct Issuer {
     credentials: BTreeMap<String, CredentialRecord>,
     active: BTreeMap<ResidentId, String>,
     idempotency: BTreeMap<String, ([u8; 32], Stored)>,
+    /// When records of offers, tokens and idempotency keys may be dropped, oldest first.
+    expiries: VecDeque<(UnixTime, Expiring)>,
     next_document: u64,
     store: Option<Store>,
 }
@@ -279,6 +300,7 @@ impl Issuer {
             credentials: BTreeMap::new(),
             active: BTreeMap::new(),
             idempotency: BTreeMap::new(),
+            expiries: VecDeque::new(),
             next_document: 1,
             store: None,
         })
@@ -404,8 +426,37 @@ impl Issuer {
         oid4vci::b64url(&b)
     }
 
+    /// Drops the records whose retention ended before `now`. Records are queued in the
+    /// order they were made, so this stops at the first one still kept.
+    fn purge(&mut self, now: UnixTime) {
+        while let Some((t, _)) = self.expiries.front() {
+            if *t >= now {
+                break;
+            }
+            let Some((_, what)) = self.expiries.pop_front() else {
+                break;
+            };
+            match what {
+                Expiring::Offer(k) => self.offers.remove(&k).map(|_| ()),
+                Expiring::Token(k) => self.tokens.remove(&k).map(|_| ()),
+                Expiring::Idempotency(k) => self.idempotency.remove(&k).map(|_| ()),
+            };
+        }
+    }
+
+    /// Records currently kept: (offers, tokens, nonces, idempotency records).
+    pub fn retained(&self) -> (usize, usize, usize, usize) {
+        (
+            self.offers.len(),
+            self.tokens.len(),
+            self.nonces.len(),
+            self.idempotency.len(),
+        )
+    }
+
     fn idempotent<T: Clone>(
         &mut self,
+        now: UnixTime,
         key: &str,
         fp: [u8; 32],
         wrap: fn(Result<T, Error>) -> Stored,
@@ -420,9 +471,14 @@ impl Issuer {
                 .cloned()
                 .unwrap_or(Err(Error::IdempotencyKeyReused));
         }
+        self.purge(now);
         let out = run(self);
         self.idempotency
             .insert(key.to_owned(), (fp, wrap(out.clone())));
+        self.expiries.push_back((
+            now.saturating_add(self.config.retention),
+            Expiring::Idempotency(key.to_owned()),
+        ));
         out
     }
 
@@ -532,6 +588,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("desk_offer", &(resident, desk_district, check));
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::Offer,
@@ -571,6 +628,10 @@ impl Issuer {
             .map(|_| char::from(b'0' + (self.rng.next_u32() % 10) as u8))
             .collect();
         let expires_at = now.saturating_add(self.config.offer_ttl);
+        self.expiries.push_back((
+            expires_at.saturating_add(self.config.retention),
+            Expiring::Offer(code.clone()),
+        ));
         self.offers.insert(
             code.clone(),
             Offer {
@@ -618,6 +679,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("token", req);
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::Token,
@@ -715,6 +777,10 @@ impl Issuer {
             }
         };
         let access_token = self.random_token(32);
+        self.expiries.push_back((
+            now.saturating_add(self.config.token_ttl + self.config.retention),
+            Expiring::Token(access_token.clone()),
+        ));
         self.tokens.insert(
             access_token.clone(),
             AccessGrant {
@@ -749,6 +815,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("credential", &(access_token, req));
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::Credential,
@@ -890,6 +957,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("report_card_lost", &resident);
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::Ack,
@@ -932,6 +1000,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("report_phone_lost", &document_number);
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::Ack,
@@ -1041,6 +1110,7 @@ impl Issuer {
         })?;
         let fp = fingerprint("desk_ic_card", &resident);
         self.idempotent(
+            now,
             idempotency_key,
             fp,
             Stored::IcCard,

@@ -739,3 +739,38 @@ fn metadata_json_snapshot() {
     let i = issuer();
     insta::assert_snapshot!(serde_json::to_string_pretty(&i.metadata()).unwrap());
 }
+
+#[test]
+fn spent_offers_tokens_and_idempotency_records_are_dropped_after_the_retention_window() {
+    let mut i = issuer();
+    let dev = device(1);
+    let t0 = now();
+    let first = qr_issue(&mut i, "k1", PHONE, &dev, t0);
+    let (offers, tokens, _, idem) = i.retained();
+    assert_eq!((offers, tokens, idem), (1, 1, 3));
+    // Within the window a retry still gets the first answer (the same one-time code).
+    let offer_again = |i: &mut Issuer, t| {
+        i.desk_offer(
+            "k1-offer",
+            ResidentId(1),
+            "11110",
+            &check("900101-1234568"),
+            t,
+        )
+    };
+    let before = offer_again(&mut i, t0 + 60).unwrap();
+    assert_eq!(i.retained().0, 1);
+    // A day and an hour later the next call drops them; the credential itself stays.
+    let later = t0 + i.config().retention + 3_600;
+    let _ = qr_issue(&mut i, "k2", "010-2222-3333", &dev, later);
+    let (offers, tokens, _, idem) = i.retained();
+    assert_eq!(
+        (offers, tokens, idem),
+        (1, 1, 3),
+        "only k2's records are left"
+    );
+    assert!(i.credentials().contains_key(&first.document_number));
+    // After the window the old key is a new request: a fresh offer, not the old code.
+    let after = offer_again(&mut i, later + 60).unwrap();
+    assert_ne!(after.uri, before.uri);
+}
