@@ -356,10 +356,11 @@ impl DeskConfig {
     }
 }
 
-/// A community center: a district and a number within it.
+/// A community center: a district (or a region's pool) and a number within it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CenterId {
-    /// The district's 5-digit code.
+    /// The district's 5-digit code, or the region's 2-digit code for a pooled center
+    /// ([`center_in_sample`]).
     pub district: u32,
     /// The center's number within the district, `0..centers`.
     pub number: u32,
@@ -376,6 +377,35 @@ pub fn center_for_index(district: &District, index: u64, centers: u32) -> Center
     let number = (splitmix64(index ^ 0xC0FF_EE00) % u64::from(centers.max(1))) as u32;
     CenterId {
         district: district.code,
+        number,
+    }
+}
+
+/// The center that serves resident `index` of `district` in a population sample.
+///
+/// A scaled-down sample gives each district a handful of residents; one center per district
+/// would then serve a few hundred people instead of a real center's
+/// [`DeskConfig::residents_per_center`] (15,000), and queues would never form. So when a
+/// region's districts average less than one center's worth of simulated residents, the
+/// region's centers are pooled: `residents / residents_per_center` of them (at least one)
+/// serve the whole region, each with a real center's load. With a large enough sample every
+/// district has its own centers, as in reality. `region_residents` and `district_residents`
+/// are the expected simulated residents (of the shard, when shards keep their own desks).
+pub fn center_in_sample(
+    cfg: &DeskConfig,
+    district: &District,
+    index: u64,
+    district_residents: f64,
+    region_residents: f64,
+) -> CenterId {
+    let districts = district.region.districts().len().max(1) as f64;
+    if region_residents / districts >= f64::from(cfg.residents_per_center) {
+        return center_for_index(district, index, cfg.centers_for(district_residents));
+    }
+    let centers = cfg.centers_for(region_residents);
+    let number = (splitmix64(index ^ 0xC0FF_EE00) % u64::from(centers.max(1))) as u32;
+    CenterId {
+        district: u32::from(district.region.code()),
         number,
     }
 }

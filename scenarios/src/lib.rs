@@ -24,11 +24,13 @@
 //! The rollout engine:
 //! - [`flows`]: the IC-tap and desk-QR issuance flows, run for real against the issuer's
 //!   in-process API behind a capacity [`flows::Gate`];
-//! - [`sim`]: the sharded, virtual-time rollout simulation behind `midsim rollout`.
+//! - [`sim`]: the sharded, virtual-time rollout simulation behind `midsim rollout`;
+//! - [`bench`]: flows per core against their crypto floor, behind `midsim bench`.
 
 mod error;
 
 pub mod arrival;
+pub mod bench;
 pub mod demo;
 pub mod desk;
 pub mod flows;

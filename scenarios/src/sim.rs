@@ -16,7 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -27,7 +27,7 @@ use sim_issuer::policy::Policy;
 use time::{macros::date, Date};
 
 use crate::arrival::{ArrivalConfig, ArrivalModel, Channel, Decision, OpeningTable};
-use crate::desk::{center_for_index, DeskConfig, Desks, Visit};
+use crate::desk::{center_in_sample, DeskConfig, Desks, Visit};
 use crate::flows::{self, FlowConfig, Gate, IssuerCapacity, Outcome};
 use crate::population::{CardType, Population, PopulationConfig};
 use crate::report::{self, Day, Report, RunInfo};
@@ -242,6 +242,40 @@ enum Kind {
     Main(u32),
 }
 
+/// A scheduled arrival packed into 12 bytes. The heap of these is the engine's only memory
+/// per resident, and only for residents whose arrival is still to come (compare the 24+
+/// bytes of `(UnixTime, u64, Kind)`). Ordered by time, then index, then kind, as before.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Pending {
+    /// Seconds since the run's first midnight.
+    secs: u32,
+    /// Population index (the population is at most `u32::MAX` residents).
+    index: u32,
+    /// 0: [`Kind::Early`]; `n + 1`: [`Kind::Main`]`(n)`.
+    kind: u32,
+}
+
+impl Pending {
+    fn new(start: UnixTime, at: UnixTime, index: u64, kind: Kind) -> Pending {
+        Pending {
+            secs: u32::try_from((at - start).max(0)).unwrap_or(u32::MAX),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            kind: match kind {
+                Kind::Early => 0,
+                Kind::Main(n) => n.saturating_add(1),
+            },
+        }
+    }
+
+    fn unpack(self, start: UnixTime) -> (UnixTime, u64, Kind) {
+        let kind = match self.kind {
+            0 => Kind::Early,
+            n => Kind::Main(n - 1),
+        };
+        (start + i64::from(self.secs), u64::from(self.index), kind)
+    }
+}
+
 fn run(
     cfg: &SimConfig,
     shard: u64,
@@ -250,6 +284,7 @@ fn run(
     progress: &Progress,
     trace: bool,
 ) -> Result<ShardResult, Error> {
+    let ops_before = protocol::crypto::counts();
     let policy = Policy::default_rollout();
     let off = cfg.arrival.utc_offset_seconds;
     let start_unix = vtime::midnight_of(START, off);
@@ -261,16 +296,16 @@ fn run(
     let mut report = Report::new(run_info(cfg, &policy, ranges));
 
     // Decide every resident of the slice; keep only (time, index, kind).
-    let mut heap: BinaryHeap<Reverse<(UnixTime, u64, Kind)>> = BinaryHeap::new();
+    let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
     for i in indices {
         let r = pop.resident(i);
         if r.card != CardType::None && r.age_on(cfg.end) >= i32::from(cfg.arrival.min_age) {
             report.record_eligible(r.region());
         }
         if let Decision::Applies(a) = model.decide(cfg.seed, &r, &table) {
-            heap.push(Reverse((a.at, i, Kind::Main(0))));
+            heap.push(Reverse(Pending::new(start_unix, a.at, i, Kind::Main(0))));
             if let Some(t) = a.early_attempt {
-                heap.push(Reverse((t, i, Kind::Early)));
+                heap.push(Reverse(Pending::new(start_unix, t, i, Kind::Early)));
             }
         }
     }
@@ -295,13 +330,16 @@ fn run(
         tracing: trace,
         flows: Cell::new(0),
         in_flight: Cell::new(0),
+        live: RefCell::new(BTreeMap::new()),
         off,
     });
     let mut desks = Desks::new(cfg.desk.clerks_per_center)?;
+    let retained = Cell::new(sim_issuer::issuer::Retained::default());
     let shards = cfg.shards as f64;
     let result: Result<(), Error> = local.block_on(&rt, async {
         let gate = Rc::new(Gate::new(issuer, cfg.issuer.clone(), start_unix));
-        while let Some(Reverse((at, i, kind))) = heap.pop() {
+        while let Some(Reverse(p)) = heap.pop() {
+            let (at, i, kind) = p.unpack(start_unix);
             if at >= end_unix {
                 break;
             }
@@ -310,17 +348,6 @@ fn run(
                 .day
                 .store(vtime::local_day(at, off), Ordering::Relaxed);
             let r = pop.resident(i);
-            if flows::ensure_registered(&gate, cfg.seed, &r).is_err() {
-                // The only refusal is a duplicate: random-digit RRNs drawn independently
-                // for 10^5+ residents collide now and then (the population generator does not
-                // deduplicate them), and the registry holds one resident per RRN. The
-                // resident is skipped and counted; a replay alone would not collide.
-                shared
-                    .report
-                    .borrow_mut()
-                    .record_failure(day_of(at, off), "duplicate_rrn_in_population");
-                continue;
-            }
             let a = match model.decide(cfg.seed, &r, &table) {
                 Decision::Applies(a) => a,
                 Decision::DoesNot(_) => continue,
@@ -336,8 +363,13 @@ fn run(
             if !in_app {
                 // The community center's queue.
                 let d = r.district();
-                let centers = cfg.desk.centers_for(pop.expected_residents(d) / shards);
-                let center = center_for_index(d, i, centers);
+                let center = center_in_sample(
+                    &cfg.desk,
+                    d,
+                    i,
+                    pop.expected_residents(d) / shards,
+                    pop.expected_region_residents(d.region) / shards,
+                );
                 let mut rng = rng_for(cfg.seed, i ^ (u64::from(attempt) << 48), Stream::Desk);
                 let service = cfg.desk.service.sample_millis(&mut rng);
                 let closes = model.desk_closes_at(at) * 1000;
@@ -355,12 +387,30 @@ fn run(
                             .borrow_mut()
                             .record_refusal(day_of(at, off), "desk_closed_come_back");
                         if let Kind::Main(n) = kind {
-                            heap.push(Reverse((next_working_day(at, off), i, Kind::Main(n + 1))));
+                            heap.push(Reverse(Pending::new(
+                                start_unix,
+                                next_working_day(at, off),
+                                i,
+                                Kind::Main(n + 1),
+                            )));
                         }
                         continue;
                     }
                 }
             }
+            // The issuer's registry copy of the resident, derived now (see `Shared::done`).
+            if flows::ensure_registered(&gate, cfg.seed, &r).is_err() {
+                // The only refusal is a duplicate: random-digit RRNs drawn independently
+                // for 10^5+ residents collide now and then (the population generator does not
+                // deduplicate them), and the registry holds one resident per RRN at a time.
+                // The resident is skipped and counted; a replay alone would not collide.
+                shared
+                    .report
+                    .borrow_mut()
+                    .record_failure(day_of(at, off), "duplicate_rrn_in_population");
+                continue;
+            }
+            *shared.live.borrow_mut().entry(i).or_default() += 1;
             let swap = a.swaps_card && kind != Kind::Early;
             let (gate, task_shared, flows_cfg, seed, end_unix) = (
                 gate.clone(),
@@ -373,11 +423,22 @@ fn run(
             tokio::task::spawn_local(async move {
                 let shared = task_shared;
                 tokio::time::sleep(start_after).await;
+                // The flows' futures are boxed so that a task waiting in a desk queue, or
+                // for a card loss months away, holds a few hundred bytes, not the ~3 KB of
+                // the largest flow state: at 10M residents tens of thousands wait at once.
                 let mut refusals = Vec::new();
                 let outcome = if in_app {
-                    flows::ic_tap(&gate, seed, &r, &flows_cfg, attempt, &mut refusals).await
+                    Box::pin(flows::ic_tap(
+                        &gate,
+                        seed,
+                        &r,
+                        &flows_cfg,
+                        attempt,
+                        &mut refusals,
+                    ))
+                    .await
                 } else {
-                    flows::desk_qr(&gate, seed, &r, attempt, swap).await
+                    Box::pin(flows::desk_qr(&gate, seed, &r, attempt, swap)).await
                 };
                 let issued = match &outcome {
                     flows::Outcome::Issued {
@@ -387,26 +448,30 @@ fn run(
                 };
                 shared.record(&gate, &r, at, attempt, &refusals, outcome);
                 if let Some(doc) = issued {
-                    lose_card(
+                    Box::pin(lose_card(
                         &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
-                    )
+                    ))
                     .await;
                 }
-                shared.in_flight.set(shared.in_flight.get() - 1);
+                shared.done(&gate, r.index);
             });
             progress.flows.store(shared.flows.get(), Ordering::Relaxed);
         }
         while shared.in_flight.get() > 0 {
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
+        retained.set(gate.issuer().retained());
         Ok(())
     });
     result?;
     progress.flows.store(shared.flows.get(), Ordering::Relaxed);
     let shared =
         Rc::try_unwrap(shared).map_err(|_| Error::Runtime("tasks still running".into()))?;
+    let mut report = shared.report.into_inner();
+    report.crypto_ops = protocol::crypto::counts() - ops_before;
+    report.issuer_records = retained.get();
     Ok(ShardResult {
-        report: shared.report.into_inner(),
+        report,
         failed: shared.failed.into_inner(),
         flows: shared.flows.get(),
         trace: shared.trace.into_inner(),
@@ -439,7 +504,7 @@ async fn lose_card(
         return;
     }
     tokio::time::sleep_until(gate.instant_of(lost_at)).await;
-    let outcome = flows::report_card_lost(gate, r, attempt, doc).await;
+    let outcome = Box::pin(flows::report_card_lost(gate, r, attempt, doc)).await;
     let visit = next_working_day(lost_at, shared.off);
     let visit = vtime::local_midnight(vtime::local_day(visit, shared.off), shared.off) + 10 * 3600;
     match outcome {
@@ -458,7 +523,7 @@ async fn lose_card(
         return;
     }
     tokio::time::sleep_until(gate.instant_of(visit)).await;
-    match flows::desk_qr(gate, seed, r, attempt + 1000, true).await {
+    match Box::pin(flows::desk_qr(gate, seed, r, attempt + 1000, true)).await {
         Outcome::Issued { .. } => {
             let mut rep = shared.report.borrow_mut();
             for (t, us) in gate.drain_latencies() {
@@ -487,10 +552,29 @@ struct Shared {
     tracing: bool,
     flows: Cell<u64>,
     in_flight: Cell<u64>,
+    /// Tasks in flight per resident.
+    live: RefCell<BTreeMap<u64, u32>>,
     off: i32,
 }
 
 impl Shared {
+    /// A task of `resident` ended. When it was the resident's last, the issuer may release
+    /// its registry copy of them: the engine derives it again on the next visit, so the
+    /// issuer keeps only what it changed and what it issued.
+    fn done(&self, gate: &Gate, resident: u64) {
+        self.in_flight.set(self.in_flight.get() - 1);
+        let mut live = self.live.borrow_mut();
+        if let Some(n) = live.get_mut(&resident) {
+            *n -= 1;
+            if *n == 0 {
+                live.remove(&resident);
+                let _ = gate
+                    .issuer()
+                    .release_resident(sim_issuer::registry::ResidentId(resident));
+            }
+        }
+    }
+
     fn record(
         &self,
         gate: &Gate,

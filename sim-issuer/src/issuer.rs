@@ -224,6 +224,96 @@ pub struct CredentialRecord {
     pub revoked: Option<(RevocationReason, UnixTime)>,
 }
 
+/// Every credential the issuer has issued, by document number. Numbers are `M` and 11
+/// digits, given out in sequence from `M00000000001`, so the records sit in a vector at
+/// `number - 1`: about a hundred bytes per issuance, no key strings, no tree nodes.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    records: Vec<CredentialRecord>,
+}
+
+impl Credentials {
+    /// The document number of the `index`th credential (0-based).
+    pub fn document_number(index: usize) -> String {
+        format!("M{:011}", index as u64 + 1)
+    }
+
+    /// The index of `document_number`, if it is well formed and issued.
+    fn index_of(&self, document_number: &str) -> Option<usize> {
+        let digits = document_number.strip_prefix('M')?;
+        if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u64 = digits.parse().ok()?;
+        let i = usize::try_from(n.checked_sub(1)?).ok()?;
+        (i < self.records.len()).then_some(i)
+    }
+
+    /// Credentials issued.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True before the first issuance.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The record of `document_number`.
+    pub fn get(&self, document_number: &str) -> Option<&CredentialRecord> {
+        self.index_of(document_number)
+            .and_then(|i| self.records.get(i))
+    }
+
+    /// True if `document_number` was issued.
+    pub fn contains_key(&self, document_number: &str) -> bool {
+        self.index_of(document_number).is_some()
+    }
+
+    /// (document number, record) in issuance order.
+    pub fn iter(&self) -> impl Iterator<Item = (String, &CredentialRecord)> {
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (Self::document_number(i), r))
+    }
+
+    fn get_mut(&mut self, document_number: &str) -> Option<&mut CredentialRecord> {
+        let i = self.index_of(document_number)?;
+        self.records.get_mut(i)
+    }
+
+    /// Appends `rec`; gives its document number.
+    fn push(&mut self, rec: CredentialRecord) -> String {
+        self.records.push(rec);
+        Self::document_number(self.records.len() - 1)
+    }
+
+    /// The number the next issuance will get.
+    fn next_number(&self) -> String {
+        Self::document_number(self.records.len())
+    }
+}
+
+/// Record counts of an [`Issuer`] ([`Issuer::retained`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Retained {
+    /// Residents in the registry.
+    pub residents: u64,
+    /// Credentials ever issued (each keeps its status for the status list).
+    pub credentials: u64,
+    /// Residents with an active mobile ID.
+    pub active: u64,
+    /// Desk offers within their retention.
+    pub offers: u64,
+    /// Access tokens within their retention.
+    pub tokens: u64,
+    /// Nonces not yet expired.
+    pub nonces: u64,
+    /// Idempotency records within their retention.
+    pub idempotency: u64,
+}
+
 /// A record dropped once its retention has passed.
 #[derive(Debug, Clone)]
 enum Expiring {
@@ -252,12 +342,12 @@ pub struct Issuer {
     offers: BTreeMap<String, Offer>,
     tokens: BTreeMap<String, AccessGrant>,
     nonces: BTreeMap<String, NonceState>,
-    credentials: BTreeMap<String, CredentialRecord>,
-    active: BTreeMap<ResidentId, String>,
+    credentials: Credentials,
+    /// The active credential of each holder, as its index in `credentials`.
+    active: BTreeMap<ResidentId, usize>,
     idempotency: BTreeMap<String, ([u8; 32], Stored)>,
     /// When records of offers, tokens and idempotency keys may be dropped, oldest first.
     expiries: VecDeque<(UnixTime, Expiring)>,
-    next_document: u64,
     store: Option<Store>,
 }
 
@@ -297,11 +387,10 @@ impl Issuer {
             offers: BTreeMap::new(),
             tokens: BTreeMap::new(),
             nonces: BTreeMap::new(),
-            credentials: BTreeMap::new(),
+            credentials: Credentials::default(),
             active: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             expiries: VecDeque::new(),
-            next_document: 1,
             store: None,
         })
     }
@@ -347,6 +436,7 @@ impl Issuer {
     fn apply(&mut self, cmd: Command) {
         let _ = match cmd {
             Command::Register { resident } => self.register(resident),
+            Command::Release { resident } => self.release_resident(resident).map(drop),
             Command::Nonce { now } => self.nonce(now).map(drop),
             Command::DeskOffer {
                 key,
@@ -415,8 +505,19 @@ impl Issuer {
         self.registry.insert(r)
     }
 
+    /// Forgets the registry record of `resident` if the issuer never changed it (no card
+    /// swap, no loss report): for callers that model the national registry themselves and
+    /// register residents on demand, as the rollout engine does, re-deriving the same record
+    /// on the resident's next visit. Credentials, their status and changed records stay, so
+    /// the issuer's memory follows what it really keeps, not everyone it has seen. Returns
+    /// whether the record was dropped.
+    pub fn release_resident(&mut self, resident: ResidentId) -> Result<bool, Error> {
+        self.log(|| Command::Release { resident })?;
+        Ok(self.registry.release(resident))
+    }
+
     /// Credential records by document number.
-    pub fn credentials(&self) -> &BTreeMap<String, CredentialRecord> {
+    pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
 
@@ -444,14 +545,17 @@ impl Issuer {
         }
     }
 
-    /// Records currently kept: (offers, tokens, nonces, idempotency records).
-    pub fn retained(&self) -> (usize, usize, usize, usize) {
-        (
-            self.offers.len(),
-            self.tokens.len(),
-            self.nonces.len(),
-            self.idempotency.len(),
-        )
+    /// How many records of each kind the issuer keeps now: what its memory grows with.
+    pub fn retained(&self) -> Retained {
+        Retained {
+            residents: self.registry.len() as u64,
+            credentials: self.credentials.len() as u64,
+            active: self.active.len() as u64,
+            offers: self.offers.len() as u64,
+            tokens: self.tokens.len() as u64,
+            nonces: self.nonces.len() as u64,
+            idempotency: self.idempotency.len() as u64,
+        }
     }
 
     fn idempotent<T: Clone>(
@@ -878,7 +982,7 @@ impl Issuer {
         let years = i64::from(self.policy.mobile_id_validity_years);
         let valid_until = now.saturating_add(years * YEAR_SECONDS);
         let expiry = local_date(valid_until, self.policy.utc_offset).unwrap_or(today);
-        let document_number = format!("M{:011}", self.next_document);
+        let document_number = self.credentials.next_number();
         let age = age_on(r.rrn.birth_date(), today);
         let claims = ResidentClaims {
             family_name: r.family_name.clone(),
@@ -916,24 +1020,21 @@ impl Issuer {
         if let Some(t) = self.tokens.get_mut(access_token) {
             t.used = true;
         }
-        self.next_document += 1;
-        if let Some(old) = self.active.insert(r.id, document_number.clone()) {
-            if let Some(rec) = self.credentials.get_mut(&old) {
+        if let Some(old) = self.active.insert(r.id, self.credentials.len()) {
+            if let Some(rec) = self.credentials.records.get_mut(old) {
                 if rec.revoked.is_none() {
                     rec.revoked = Some((RevocationReason::Superseded, now));
                 }
             }
         }
-        self.credentials.insert(
-            document_number.clone(),
-            CredentialRecord {
-                resident: r.id,
-                phone_id: grant.phone_id,
-                issued_at: now,
-                valid_until,
-                revoked: None,
-            },
-        );
+        let pushed = self.credentials.push(CredentialRecord {
+            resident: r.id,
+            phone_id: grant.phone_id,
+            issued_at: now,
+            valid_until,
+            revoked: None,
+        });
+        debug_assert_eq!(pushed, document_number);
         Ok(CredentialResponse {
             credentials: vec![IssuedCredential {
                 credential: oid4vci::b64url(&cbor),
@@ -974,8 +1075,8 @@ impl Issuer {
                     CardState::Plastic { reported_lost, .. }
                     | CardState::Ic { reported_lost, .. } => *reported_lost = true,
                 }
-                if let Some(doc) = me.active.get(&resident) {
-                    if let Some(rec) = me.credentials.get_mut(doc) {
+                if let Some(&i) = me.active.get(&resident) {
+                    if let Some(rec) = me.credentials.records.get_mut(i) {
                         if rec.revoked.is_none() {
                             rec.revoked = Some((RevocationReason::CardReportedLost, now));
                         }
@@ -1047,7 +1148,7 @@ impl Issuer {
         self.credentials
             .iter()
             .map(|(d, rec)| StatusEntry {
-                document_number: d.clone(),
+                document_number: d,
                 status: Self::status_of(rec, now),
             })
             .collect()

@@ -268,6 +268,8 @@ pub fn card_number(rng: &mut impl CryptoRngCore) -> String {
 pub struct Registry {
     residents: BTreeMap<ResidentId, Resident>,
     by_rrn: BTreeMap<Rrn, ResidentId>,
+    /// Residents whose record the issuer changed (card swapped or reported lost, ...).
+    changed: std::collections::BTreeSet<ResidentId>,
 }
 
 impl Registry {
@@ -291,9 +293,28 @@ impl Registry {
         self.residents.get(&id).ok_or(Error::UnknownResident)
     }
 
-    /// Look a resident up for change.
+    /// Look a resident up for change. The record is marked changed: [`Registry::release`]
+    /// keeps it from then on.
     pub fn get_mut(&mut self, id: ResidentId) -> Result<&mut Resident, Error> {
-        self.residents.get_mut(&id).ok_or(Error::UnknownResident)
+        let r = self.residents.get_mut(&id).ok_or(Error::UnknownResident)?;
+        self.changed.insert(id);
+        Ok(r)
+    }
+
+    /// Drops the record of `id` if it was never changed here, so a caller that can derive
+    /// it again (from the national registry it models) registers it on the next visit.
+    /// Returns whether it was dropped.
+    pub fn release(&mut self, id: ResidentId) -> bool {
+        if self.changed.contains(&id) {
+            return false;
+        }
+        match self.residents.remove(&id) {
+            Some(r) => {
+                self.by_rrn.remove(&r.rrn);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Find a resident by RRN.
@@ -353,6 +374,22 @@ mod tests {
             );
             assert!(!r.card.reported_lost());
         }
+    }
+
+    #[test]
+    fn release_drops_only_records_the_issuer_never_changed() {
+        let mut reg = Registry::new();
+        for r in generate(5, 3) {
+            reg.insert(r).unwrap();
+        }
+        let ids: Vec<ResidentId> = reg.iter().map(|r| r.id).collect();
+        let rrn1 = reg.get(ids[1]).unwrap().rrn.clone();
+        reg.get_mut(ids[0]).unwrap().phones.clear();
+        assert!(!reg.release(ids[0]), "a changed record stays");
+        assert!(reg.release(ids[1]));
+        assert!(reg.get(ids[1]).is_err() && reg.by_rrn(&rrn1).is_none());
+        assert!(!reg.release(ids[1]), "already gone");
+        assert_eq!(reg.len(), 2);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub(crate) enum Command {
         document_number: String,
         now: UnixTime,
     },
+    Release {
+        resident: ResidentId,
+    },
 }
 
 /// What an issuer was created with.

@@ -47,9 +47,20 @@ struct RunArgs {
     /// Share of taps where the holder first types a wrong card password.
     #[arg(long, default_value_t = 0.03)]
     wrong_password_share: f64,
+    /// Crypto provider: `rustcrypto`, or `aws-lc` in a build with the `aws-lc` feature.
+    /// Reports are the same byte for byte under either; only the wall time changes.
+    #[arg(long, default_value = "rustcrypto")]
+    crypto: String,
 }
 
 impl RunArgs {
+    /// Installs the chosen crypto provider for the process.
+    fn install_crypto(&self) -> anyhow::Result<()> {
+        let p = provider_named(&self.crypto)?;
+        p.install_default()
+            .map_err(|other| anyhow::anyhow!("crypto provider {} already installed", other.name))
+    }
+
     fn config(&self) -> anyhow::Result<SimConfig> {
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
         let end = time::Date::parse(&self.end, fmt)
@@ -111,6 +122,35 @@ enum Command {
         #[arg(short, long, default_value = "midsim-report")]
         out: PathBuf,
     },
+    /// Benchmark: IC-tap and desk-QR flows per second per core against their crypto floor
+    /// (operation counts × per-operation cost, measured in the same run) under every crypto
+    /// provider of this build, then the peak memory of a small and a large rollout.
+    Bench {
+        /// Seed of the population and the issuer.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Flows per round and route.
+        #[arg(long, default_value_t = 20)]
+        flows: usize,
+        /// Rounds; flow rounds and per-operation timings alternate, medians are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Crypto providers to compare (repeatable; default: every one in this build).
+        #[arg(long)]
+        crypto: Vec<String>,
+        /// Population sizes whose rollouts' peak memory is compared, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100000,10000000")]
+        memory: Vec<u64>,
+        /// Last day of the memory rollouts (the pilot month keeps a 10M run to minutes).
+        #[arg(long, default_value = "2025-01-31")]
+        memory_end: String,
+        /// Skip the memory rollouts.
+        #[arg(long)]
+        no_memory: bool,
+        /// Folder for bench.json and bench.html.
+        #[arg(long, default_value = "midsim-bench")]
+        out: PathBuf,
+    },
     /// Replay one resident's flows alone, with a trace of each attempt.
     Replay {
         #[command(flatten)]
@@ -141,6 +181,19 @@ fn main() -> anyhow::Result<()> {
         } => rollout(&run, shard.as_deref(), threads, &out, quiet),
         Command::Merge { reports, out } => merge(&reports, &out),
         Command::Replay { run, resident } => replay(&run, resident),
+        Command::Bench {
+            seed,
+            flows,
+            rounds,
+            crypto,
+            memory,
+            memory_end,
+            no_memory,
+            out,
+        } => {
+            let memory = if no_memory { Vec::new() } else { memory };
+            bench(seed, flows, rounds, &crypto, &memory, &memory_end, &out)
+        }
     }
 }
 
@@ -201,6 +254,7 @@ fn rollout(
     out: &Path,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    args.install_crypto()?;
     let mut args = args.clone();
     let only = match shard {
         Some(s) => {
@@ -308,7 +362,8 @@ fn rollout(
             shard: (index, cfg.shards),
             elapsed_seconds: secs,
             flows_per_second: res.flows as f64 / secs.max(1e-9),
-            peak_rss_bytes: None,
+            peak_rss_bytes: scenarios::bench::peak_rss_bytes(),
+            crypto_provider: Some(protocol::crypto::provider().name.to_owned()),
         });
         match merged.as_mut() {
             None => merged = Some(report),
@@ -412,6 +467,7 @@ fn merge(paths: &[PathBuf], out: &Path) -> anyhow::Result<()> {
 }
 
 fn replay(args: &RunArgs, resident: u64) -> anyhow::Result<()> {
+    args.install_crypto()?;
     let cfg = args.config()?;
     if resident >= cfg.population.size {
         anyhow::bail!(
@@ -432,5 +488,113 @@ fn replay(args: &RunArgs, resident: u64) -> anyhow::Result<()> {
     if !res.failed.is_empty() {
         anyhow::bail!("the flow failed again: {}", res.failed[0].detail);
     }
+    Ok(())
+}
+
+fn provider_named(name: &str) -> anyhow::Result<&'static protocol::crypto::CryptoProvider> {
+    protocol::crypto::CryptoProvider::by_name(name).with_context(|| {
+        let have: Vec<_> = protocol::crypto::CryptoProvider::available()
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        format!("--crypto {name:?}: this build has {have:?} (aws-lc needs `--features aws-lc`)")
+    })
+}
+
+fn bench(
+    seed: u64,
+    flows: usize,
+    rounds: usize,
+    crypto: &[String],
+    memory: &[u64],
+    memory_end: &str,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use scenarios::bench::{self, BenchConfig, BenchReport, MemoryRun};
+    let providers: Vec<_> = if crypto.is_empty() {
+        protocol::crypto::CryptoProvider::available().to_vec()
+    } else {
+        crypto
+            .iter()
+            .map(|n| provider_named(n))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let cfg = BenchConfig {
+        seed,
+        flows_per_round: flows,
+        rounds,
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let bar = indicatif::ProgressBar::new((rounds * providers.len()) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} rounds {msg} [{elapsed_precise}, ETA {eta}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut results = Vec::new();
+    for (k, p) in providers.iter().enumerate() {
+        bar.set_message(format!("{} flows, crypto {}", 2 * flows, p.name));
+        let r = bench::run(&cfg, p, |done, _| {
+            bar.set_position((k * rounds + done) as u64)
+        })
+        .with_context(|| format!("flow bench under {}", p.name))?;
+        results.push(r);
+    }
+    bar.finish_and_clear();
+
+    let mut mem = Vec::new();
+    let exe = std::env::current_exe().context("finding the midsim executable")?;
+    for &size in memory {
+        let dir = out.join(format!("memory-{size}"));
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.enable_steady_tick(Duration::from_millis(200));
+        spinner.set_message(format!(
+            "memory: rollout of {size} residents to {memory_end} ({})",
+            dir.display()
+        ));
+        let t0 = Instant::now();
+        let status = std::process::Command::new(&exe)
+            .args(["rollout", "--quiet", "--seed", &seed.to_string()])
+            .args(["--population", &size.to_string(), "--end", memory_end])
+            .arg("--out")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .with_context(|| format!("running {}", exe.display()))?;
+        spinner.finish_and_clear();
+        if !status.success() {
+            anyhow::bail!("the memory rollout of {size} residents failed ({status})");
+        }
+        let report = read_report(&dir)?;
+        let peak = report
+            .wall_clock
+            .iter()
+            .filter_map(|w| w.peak_rss_bytes)
+            .max()
+            .context("the rollout did not record its peak memory (no /proc/self/status?)")?;
+        mem.push(MemoryRun {
+            population: size,
+            end: memory_end.to_owned(),
+            peak_rss_bytes: peak,
+            issued: report.totals().issued,
+            wall_seconds: t0.elapsed().as_secs_f64(),
+            issuer_records: report.issuer_records,
+        });
+    }
+    let report = BenchReport::new(&cfg, results, mem);
+    let text = report.to_text();
+    print!("{text}");
+    std::fs::write(
+        out.join("bench.json"),
+        serde_json::to_string_pretty(&report)?,
+    )
+    .context("writing bench.json")?;
+    std::fs::write(out.join("bench.txt"), &text).context("writing bench.txt")?;
+    std::fs::write(out.join("bench.html"), report.to_html()).context("writing bench.html")?;
+    println!(
+        "bench written to {}/ (bench.json, bench.txt, bench.html)",
+        out.display()
+    );
     Ok(())
 }

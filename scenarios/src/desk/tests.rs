@@ -282,6 +282,24 @@ fn centers_are_stable_per_resident_and_cover_the_district() {
     assert_eq!(seen.len(), n as usize);
 }
 
+#[test]
+fn a_thin_sample_pools_a_regions_centers_so_each_keeps_a_real_centers_load() {
+    let d = crate::region::District::by_code(41281).unwrap();
+    let cfg = DeskConfig::default();
+    // 150k-resident sample: Gyeonggi has ~38k simulated residents over ~40 districts, so
+    // its districts share round(38k / 15k) = 3 centers keyed by the region's code.
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..1_000 {
+        let c = center_in_sample(&cfg, d, i, 1_000.0, 38_000.0);
+        assert_eq!(c.district, u32::from(d.region.code()));
+        seen.insert(c.number);
+    }
+    assert_eq!(seen.len(), 3);
+    // A sample the size of the country gives every district its own centers.
+    let c = center_in_sample(&cfg, d, 5, 490_000.0, 13_600_000.0);
+    assert_eq!(c, center_for_index(d, 5, 33));
+}
+
 proptest::proptest! {
     #[test]
     fn waits_are_never_negative_and_clerks_never_overlap(

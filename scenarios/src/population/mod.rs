@@ -170,6 +170,12 @@ fn check_share(field: &'static str, v: f64) -> Result<(), Error> {
 impl PopulationConfig {
     /// Checks every field; the error names the field and why it is wrong.
     pub fn validate(&self) -> Result<(), Error> {
+        if self.size > u64::from(u32::MAX) {
+            return Err(Error::config(
+                "population.size",
+                "at most 4294967295 residents (indices are kept as 32 bits)",
+            ));
+        }
         if self.reference_date > self.horizon_end {
             return Err(Error::config(
                 "population.horizon_end",
@@ -623,6 +629,23 @@ impl Population {
             f64::from(district.population_thousands) / f64::from(in_region)
         };
         self.config.size as f64 * region_share * district_share
+    }
+
+    /// Expected number of residents of `region` in this population: size × the region's
+    /// weight share.
+    pub fn expected_region_residents(&self, region: Region) -> f64 {
+        let total: f64 = self.config.region_weights.values().sum();
+        let w = self
+            .config
+            .region_weights
+            .get(&region)
+            .copied()
+            .unwrap_or(0.0);
+        if total > 0.0 {
+            self.config.size as f64 * w / total
+        } else {
+            0.0
+        }
     }
 
     /// Indices of shard `index` of `count` when shards must keep together the residents

@@ -26,7 +26,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use protocol::crypto::OpCounts;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sim_issuer::issuer::Retained;
 use time::Date;
 
 use crate::arrival::Route;
@@ -148,6 +150,9 @@ pub struct WallClock {
     pub flows_per_second: f64,
     /// Peak resident memory in bytes, if measured.
     pub peak_rss_bytes: Option<u64>,
+    /// The crypto provider the shard ran with (`rustcrypto`, `aws-lc`).
+    #[serde(default)]
+    pub crypto_provider: Option<String>,
 }
 
 /// A rollout report. Record into it during a run; merge shard reports; write it as JSON,
@@ -172,6 +177,13 @@ pub struct Report {
     pub desk_wait_ms: HistSeries,
     /// Issuer request latency in microseconds.
     pub issuer_latency_us: HistSeries,
+    /// Public-key operations and SHA-256 computations of the whole run (issuer set-up,
+    /// card personalisation and every flow), counted by `protocol::crypto`. The same under
+    /// every provider.
+    pub crypto_ops: OpCounts,
+    /// What the issuer keeps at the end of the run (summed over shards): its memory grows
+    /// with these, the engine's does not.
+    pub issuer_records: Retained,
     /// Wall-clock figures per shard (not deterministic; left out of the deterministic JSON).
     pub wall_clock: Vec<WallClock>,
 }
@@ -208,6 +220,8 @@ struct ReportOut<'a> {
     events: &'a DailyCounts,
     desk_wait_ms: &'a HistSeries,
     issuer_latency_us: &'a HistSeries,
+    crypto_ops: &'a OpCounts,
+    issuer_records: &'a Retained,
     #[serde(skip_serializing_if = "Option::is_none")]
     wall_clock: Option<&'a Vec<WallClock>>,
 }
@@ -232,6 +246,10 @@ struct ReportIn {
     desk_wait_ms: HistSeries,
     #[serde(default)]
     issuer_latency_us: HistSeries,
+    #[serde(default)]
+    crypto_ops: OpCounts,
+    #[serde(default)]
+    issuer_records: Retained,
     #[serde(default)]
     wall_clock: Vec<WallClock>,
 }
@@ -277,6 +295,8 @@ impl Report {
             events: BTreeMap::new(),
             desk_wait_ms: HistSeries::default(),
             issuer_latency_us: HistSeries::default(),
+            crypto_ops: OpCounts::ZERO,
+            issuer_records: Retained::default(),
             wall_clock: Vec::new(),
         }
     }
@@ -384,6 +404,15 @@ impl Report {
         add_daily(&mut self.refusals, &other.refusals);
         add_daily(&mut self.failures, &other.failures);
         add_daily(&mut self.events, &other.events);
+        self.crypto_ops += other.crypto_ops;
+        let (a, b) = (&mut self.issuer_records, &other.issuer_records);
+        a.residents += b.residents;
+        a.credentials += b.credentials;
+        a.active += b.active;
+        a.offers += b.offers;
+        a.tokens += b.tokens;
+        a.nonces += b.nonces;
+        a.idempotency += b.idempotency;
         self.wall_clock.extend(other.wall_clock.iter().cloned());
         self.wall_clock.sort_by_key(|w| w.shard);
         Ok(())
@@ -441,6 +470,8 @@ impl Report {
             events: &self.events,
             desk_wait_ms: &self.desk_wait_ms,
             issuer_latency_us: &self.issuer_latency_us,
+            crypto_ops: &self.crypto_ops,
+            issuer_records: &self.issuer_records,
             wall_clock: with_wall_clock.then_some(&self.wall_clock),
         }
     }
@@ -485,6 +516,8 @@ impl Report {
             events: r.events,
             desk_wait_ms: r.desk_wait_ms,
             issuer_latency_us: r.issuer_latency_us,
+            crypto_ops: r.crypto_ops,
+            issuer_records: r.issuer_records,
             wall_clock: r.wall_clock,
         })
     }

@@ -77,6 +77,7 @@ fn json_round_trips_with_the_wall_clock_section_kept_apart() {
         elapsed_seconds: 1.5,
         flows_per_second: 66.7,
         peak_rss_bytes: Some(1 << 20),
+        crypto_provider: Some("rustcrypto".into()),
     });
     let full = r.to_json().unwrap();
     assert!(full.contains("\"wall_clock\""));

@@ -44,6 +44,38 @@ fn same_seed_and_config_give_byte_identical_report_json() {
 }
 
 #[test]
+fn the_report_counts_crypto_operations_and_issuer_records() {
+    let r = run_all(&small(11));
+    let t = r.totals();
+    let ops = r.crypto_ops;
+    // Every issuance signs an MSO and verifies it, so the counts cover at least that.
+    assert!(
+        ops.ecdsa_sign >= t.issued && ops.ecdsa_verify >= t.issued,
+        "{ops:?}"
+    );
+    assert!(ops.sha256_blocks >= ops.sha256);
+    // The issuer keeps one active ID per holder and at least one credential per issuance.
+    assert!(r.issuer_records.credentials >= t.issued);
+    assert!(r.issuer_records.active <= r.issuer_records.credentials);
+    assert!(r.issuer_records.residents >= r.issuer_records.active);
+}
+
+/// The aws-lc provider keeps RFC 6979 signing and draws key scalars as p256 does, so a
+/// whole rollout gives the same report bytes under it; only the wall time changes.
+#[cfg(feature = "aws-lc")]
+#[test]
+fn reports_are_byte_identical_under_every_crypto_provider() {
+    use protocol::crypto::{with_provider, CryptoProvider};
+    let cfg = small(13);
+    let reports: Vec<String> = CryptoProvider::available()
+        .iter()
+        .map(|p| with_provider(p, || run_all(&cfg).to_deterministic_json().unwrap()))
+        .collect();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0], reports[1]);
+}
+
+#[test]
 fn no_region_gets_an_issuance_before_its_first_opening() {
     let policy = Policy::default_rollout();
     let table = sim::openings(&policy);

@@ -746,8 +746,8 @@ fn spent_offers_tokens_and_idempotency_records_are_dropped_after_the_retention_w
     let dev = device(1);
     let t0 = now();
     let first = qr_issue(&mut i, "k1", PHONE, &dev, t0);
-    let (offers, tokens, _, idem) = i.retained();
-    assert_eq!((offers, tokens, idem), (1, 1, 3));
+    let r = i.retained();
+    assert_eq!((r.offers, r.tokens, r.idempotency), (1, 1, 3));
     // Within the window a retry still gets the first answer (the same one-time code).
     let offer_again = |i: &mut Issuer, t| {
         i.desk_offer(
@@ -759,16 +759,17 @@ fn spent_offers_tokens_and_idempotency_records_are_dropped_after_the_retention_w
         )
     };
     let before = offer_again(&mut i, t0 + 60).unwrap();
-    assert_eq!(i.retained().0, 1);
+    assert_eq!(i.retained().offers, 1);
     // A day and an hour later the next call drops them; the credential itself stays.
     let later = t0 + i.config().retention + 3_600;
     let _ = qr_issue(&mut i, "k2", "010-2222-3333", &dev, later);
-    let (offers, tokens, _, idem) = i.retained();
+    let r = i.retained();
     assert_eq!(
-        (offers, tokens, idem),
+        (r.offers, r.tokens, r.idempotency),
         (1, 1, 3),
         "only k2's records are left"
     );
+    assert_eq!((r.credentials, r.active), (2, 1));
     assert!(i.credentials().contains_key(&first.document_number));
     // After the window the old key is a new request: a fresh offer, not the old code.
     let after = offer_again(&mut i, later + 60).unwrap();
