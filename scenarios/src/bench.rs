@@ -76,6 +76,32 @@ pub struct OpCosts {
 }
 
 impl OpCosts {
+    /// Row labels of [`OpCosts::values`].
+    pub const LABELS: [&'static str; 8] = [
+        "ecdsa_keygen",
+        "ecdsa_sign",
+        "ecdsa_verify",
+        "ecdh_keygen",
+        "ecdh",
+        "point_mul (PACE mapping, p256)",
+        "point_mul_base (PACE mapping)",
+        "sha256 per 64-byte block",
+    ];
+
+    /// The costs in the order of [`OpCosts::LABELS`].
+    pub fn values(&self) -> [f64; 8] {
+        [
+            self.ecdsa_keygen,
+            self.ecdsa_sign,
+            self.ecdsa_verify,
+            self.ecdh_keygen,
+            self.ecdh,
+            self.point_mul,
+            self.point_mul_base,
+            self.sha256_block,
+        ]
+    }
+
     /// The floor of `ops`: Σ count × cost, in nanoseconds.
     pub fn floor_ns(&self, ops: &OpCounts) -> f64 {
         self.breakdown_ns(ops).iter().map(|(_, ns)| ns).sum()
@@ -223,20 +249,10 @@ impl BenchReport {
             let _ = write!(t, "{:>12}", p.provider);
         }
         t.push('\n');
-        let rows: [(&str, fn(&OpCosts) -> f64); 8] = [
-            ("ecdsa_keygen", |c| c.ecdsa_keygen),
-            ("ecdsa_sign", |c| c.ecdsa_sign),
-            ("ecdsa_verify", |c| c.ecdsa_verify),
-            ("ecdh_keygen", |c| c.ecdh_keygen),
-            ("ecdh", |c| c.ecdh),
-            ("point_mul (PACE mapping, p256)", |c| c.point_mul),
-            ("point_mul_base (PACE mapping)", |c| c.point_mul_base),
-            ("sha256 per 64-byte block", |c| c.sha256_block),
-        ];
-        for (name, f) in rows {
+        for (k, name) in OpCosts::LABELS.iter().enumerate() {
             let _ = write!(t, "  {name:<32}");
             for p in &self.providers {
-                let _ = write!(t, "{:>12.2}", f(&p.costs) / 1e3);
+                let _ = write!(t, "{:>12.2}", p.costs.values()[k] / 1e3);
             }
             t.push('\n');
         }

@@ -84,7 +84,7 @@ impl EcdhP256 for AwsLcEcdh {
         let key = private_key(secret)?;
         let point = peer.to_encoded_point(false);
         let peer = agreement::UnparsedPublicKey::new(&agreement::ECDH_P256, point.as_bytes());
-        agreement::agree(&key, &peer, signature::Error::new(), |x| {
+        agreement::agree(&key, peer, signature::Error::new(), |x| {
             let mut out = Zeroizing::new([0u8; 32]);
             if x.len() != out.len() {
                 return Err(signature::Error::new());
