@@ -101,13 +101,26 @@ pub fn render_html(report: &Report) -> String {
         }
         h.push_str("</table>\n");
     }
-    h.push_str("<h2>Charts</h2>\n");
+    h.push_str("<h2>Crypto operations and issuer records</h2>\n<table><tr><th>operation</th><th>count</th></tr>\n");
+    for (name, n) in report.crypto_ops.fields() {
+        let _ = writeln!(h, "<tr><td>{name}</td><td>{n}</td></tr>");
+    }
+    let r = &report.issuer_records;
+    for (name, n) in [
+        ("issuer keeps: changed registry records", r.residents),
+        ("issuer keeps: credentials", r.credentials),
+        ("issuer keeps: active mobile IDs", r.active),
+        ("issuer keeps: idempotency records (24 h)", r.idempotency),
+    ] {
+        let _ = writeln!(h, "<tr><td>{name}</td><td>{n}</td></tr>");
+    }
+    h.push_str("</table>\n<h2>Charts</h2>\n");
     for chart in report.charts() {
         let _ = write!(h, "<figure>\n{}</figure>\n", chart.to_svg());
     }
     if !report.wall_clock.is_empty() {
         h.push_str("<h2>Wall clock (not deterministic)</h2>\n");
-        h.push_str("<table><tr><th>shard</th><th>seconds</th><th>flows/s</th><th>peak RSS (MiB)</th></tr>\n");
+        h.push_str("<table><tr><th>shard</th><th>seconds</th><th>flows/s</th><th>peak RSS (MiB)</th><th>crypto</th></tr>\n");
         for w in &report.wall_clock {
             let rss = w.peak_rss_bytes.map_or_else(
                 || "-".to_owned(),
@@ -115,8 +128,12 @@ pub fn render_html(report: &Report) -> String {
             );
             let _ = writeln!(
                 h,
-                "<tr><td>[{}, {})</td><td>{:.1}</td><td>{:.1}</td><td>{rss}</td></tr>",
-                w.shard.0, w.shard.1, w.elapsed_seconds, w.flows_per_second
+                "<tr><td>{} of {}</td><td>{:.1}</td><td>{:.1}</td><td>{rss}</td><td>{}</td></tr>",
+                w.shard.0,
+                w.shard.1,
+                w.elapsed_seconds,
+                w.flows_per_second,
+                escape(w.crypto_provider.as_deref().unwrap_or("-"))
             );
         }
         h.push_str("</table>\n");
