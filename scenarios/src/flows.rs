@@ -107,6 +107,22 @@ pub struct FlowConfig {
     pub card_loss_share: f64,
     /// The window of card losses, days after issuance.
     pub card_loss_window_days: u32,
+    /// Share of new holders (who did not lose their card) who lose their phone within
+    /// `phone_window_days`: they report it (the issuer revokes that copy), get a new handset
+    /// with the same number and get a new mobile ID on it.
+    #[serde(default)]
+    pub phone_loss_share: f64,
+    /// Share of new holders who change handsets (same number) within `phone_window_days`
+    /// and get the mobile ID again on the new one; the issuer supersedes the old copy.
+    #[serde(default)]
+    pub phone_change_share: f64,
+    /// The window of phone losses and changes, days after issuance.
+    #[serde(default = "default_phone_window")]
+    pub phone_window_days: u32,
+}
+
+fn default_phone_window() -> u32 {
+    180
 }
 
 impl Default for FlowConfig {
@@ -116,6 +132,9 @@ impl Default for FlowConfig {
             tap_seconds: 8,
             card_loss_share: 0.02,
             card_loss_window_days: 120,
+            phone_loss_share: 0.01,
+            phone_change_share: 0.04,
+            phone_window_days: default_phone_window(),
         }
     }
 }
@@ -127,6 +146,17 @@ impl FlowConfig {
             return Err(Error::config(
                 "flows.card_loss_share",
                 "must be within 0..=1, with a window of at least one day",
+            ));
+        }
+        let phone = self.phone_loss_share + self.phone_change_share;
+        if !(0.0..=1.0).contains(&self.phone_loss_share)
+            || !(0.0..=1.0).contains(&self.phone_change_share)
+            || phone > 1.0
+            || self.phone_window_days == 0
+        {
+            return Err(Error::config(
+                "flows.phone_loss_share",
+                "phone loss and change shares must be within 0..=1 together, with a window of at least one day",
             ));
         }
         if !(0.0..=1.0).contains(&self.wrong_password_share) {
@@ -632,19 +662,57 @@ pub async fn report_card_lost(
         Ok(Err(e)) => return issuer_outcome("card_lost", e),
         Err(_) => return overloaded("card_lost"),
     }
-    let status = gate.issuer().status(document_number, gate.now());
-    match status {
-        // Revoked now, or already superseded by a later issuance to the same holder (an
-        // early attempt the issuer allowed, then the main one): either way no longer valid.
-        Ok(sim_issuer::issuer::CredentialStatus::Revoked {
-            reason:
-                sim_issuer::issuer::RevocationReason::CardReportedLost
-                | sim_issuer::issuer::RevocationReason::Superseded,
-            ..
-        }) => Outcome::Refused("card_reported_lost".into()),
+    expect_revoked(
+        gate,
+        document_number,
+        sim_issuer::issuer::RevocationReason::CardReportedLost,
+        "card_reported_lost",
+    )
+}
+
+/// The holder reports the phone holding `document_number` lost: the issuer must revoke that
+/// copy at once (checked through its status endpoint).
+pub async fn report_phone_lost(
+    gate: &Gate,
+    r: &Resident,
+    attempt: u32,
+    document_number: &str,
+) -> Outcome {
+    let key = format!("r{}/a{}/phone_lost", r.index, attempt);
+    match gate
+        .call(|i, now| i.report_phone_lost(&key, document_number, now))
+        .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return issuer_outcome("phone_lost", e),
+        Err(_) => return overloaded("phone_lost"),
+    }
+    expect_revoked(
+        gate,
+        document_number,
+        sim_issuer::issuer::RevocationReason::PhoneReportedLost,
+        "phone_reported_lost",
+    )
+}
+
+/// Checks through the status call that `document_number` is revoked for `reason` (or
+/// already superseded by a later issuance): `Refused(marker)` if so, a failure otherwise.
+pub fn expect_revoked(
+    gate: &Gate,
+    document_number: &str,
+    reason: sim_issuer::issuer::RevocationReason,
+    marker: &str,
+) -> Outcome {
+    use sim_issuer::issuer::{CredentialStatus, RevocationReason};
+    match gate.issuer().status(document_number, gate.now()) {
+        Ok(CredentialStatus::Revoked { reason: got, .. })
+            if got == reason || got == RevocationReason::Superseded =>
+        {
+            Outcome::Refused(marker.into())
+        }
         other => Outcome::Failed(
             "revocation".into(),
-            format!("{document_number} after the card was reported lost: {other:?}"),
+            format!("{document_number} should be revoked ({reason:?}): {other:?}"),
         ),
     }
 }

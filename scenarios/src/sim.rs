@@ -448,10 +448,16 @@ fn run(
                 };
                 shared.record(&gate, &r, at, attempt, &refusals, outcome);
                 if let Some(doc) = issued {
-                    Box::pin(lose_card(
+                    let lost_card = Box::pin(lose_card(
                         &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
                     ))
                     .await;
+                    if !lost_card {
+                        Box::pin(phone_event(
+                            &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix, online,
+                        ))
+                        .await;
+                    }
                 }
                 shared.done(&gate, r.index);
             });
@@ -491,17 +497,17 @@ async fn lose_card(
     attempt: u32,
     doc: &str,
     end_unix: UnixTime,
-) {
+) -> bool {
     use rand::RngExt;
     let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(3));
     if !rng.random_bool(flows_cfg.card_loss_share) {
-        return;
+        return false;
     }
     let after = rng.random_range(1..=u64::from(flows_cfg.card_loss_window_days)) * 86_400
         + rng.random_range(0..86_400);
     let lost_at = gate.now() + after as i64;
     if lost_at >= end_unix {
-        return;
+        return true;
     }
     tokio::time::sleep_until(gate.instant_of(lost_at)).await;
     let outcome = Box::pin(flows::report_card_lost(gate, r, attempt, doc)).await;
@@ -516,11 +522,11 @@ async fn lose_card(
         }
         other => {
             shared.record(gate, r, lost_at, attempt, &[], other);
-            return;
+            return true;
         }
     }
     if visit >= end_unix {
-        return;
+        return true;
     }
     tokio::time::sleep_until(gate.instant_of(visit)).await;
     match Box::pin(flows::desk_qr(gate, seed, r, attempt + 1000, true)).await {
@@ -533,6 +539,101 @@ async fn lose_card(
         }
         other => shared.record(gate, r, visit, attempt + 1000, &[], other),
     }
+    true
+}
+
+/// With the configured probabilities, a holder who kept their card loses their phone or
+/// changes handsets (keeping the number) some days after issuance. A loss is reported first
+/// (the issuer must revoke that copy at once). Then the mobile ID is issued again on the new
+/// handset: by tapping the IC card in the app once online applications are open, otherwise
+/// at the desk the next working morning; after a change the old copy must be superseded.
+/// Counted as events (`phone_reported_lost`, `phone_changed`, `reissued`).
+#[allow(clippy::too_many_arguments)]
+async fn phone_event(
+    gate: &Gate,
+    shared: &Shared,
+    flows_cfg: &FlowConfig,
+    seed: u64,
+    r: &crate::population::Resident,
+    attempt: u32,
+    doc: &str,
+    end_unix: UnixTime,
+    online: Option<UnixTime>,
+) {
+    use rand::RngExt;
+    use sim_issuer::issuer::RevocationReason;
+    let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(4));
+    let u: f64 = rng.random();
+    let lost = u < flows_cfg.phone_loss_share;
+    if !lost && u >= flows_cfg.phone_loss_share + flows_cfg.phone_change_share {
+        return;
+    }
+    let after = rng.random_range(1..=u64::from(flows_cfg.phone_window_days)) * 86_400
+        + rng.random_range(0..86_400);
+    let at = gate.now() + after as i64;
+    if at >= end_unix {
+        return;
+    }
+    tokio::time::sleep_until(gate.instant_of(at)).await;
+    let again = attempt + 2000;
+    if lost {
+        match Box::pin(flows::report_phone_lost(gate, r, again, doc)).await {
+            Outcome::Refused(_) => shared
+                .report
+                .borrow_mut()
+                .record_event(day_of(at, shared.off), "phone_reported_lost"),
+            other => return shared.record(gate, r, at, again, &[], other),
+        }
+    }
+    let holds_ic = matches!(
+        gate.issuer()
+            .registry()
+            .get(sim_issuer::registry::ResidentId(r.index))
+            .map(|rec| &rec.card),
+        Ok(sim_issuer::registry::CardState::Ic { .. })
+    );
+    let mut refusals = Vec::new();
+    let outcome = if holds_ic && online.is_some_and(|o| at >= o) {
+        Box::pin(flows::ic_tap(
+            gate,
+            seed,
+            r,
+            flows_cfg,
+            again,
+            &mut refusals,
+        ))
+        .await
+    } else {
+        let visit = next_working_day(at, shared.off);
+        let visit =
+            vtime::local_midnight(vtime::local_day(visit, shared.off), shared.off) + 10 * 3600;
+        if visit >= end_unix {
+            return;
+        }
+        tokio::time::sleep_until(gate.instant_of(visit)).await;
+        Box::pin(flows::desk_qr(gate, seed, r, again, false)).await
+    };
+    if !matches!(outcome, Outcome::Issued { .. }) {
+        return shared.record(gate, r, at, again, &refusals, outcome);
+    }
+    if !lost {
+        let check = flows::expect_revoked(gate, doc, RevocationReason::Superseded, "superseded");
+        if matches!(check, Outcome::Failed(..)) {
+            return shared.record(gate, r, at, again, &refusals, check);
+        }
+    }
+    let mut rep = shared.report.borrow_mut();
+    for (t, us) in gate.drain_latencies() {
+        rep.record_issuer_latency(day_of(t, shared.off), us);
+    }
+    let day = day_of(gate.now(), shared.off);
+    for k in &refusals {
+        rep.record_refusal(day, k);
+    }
+    if !lost {
+        rep.record_event(day, "phone_changed");
+    }
+    rep.record_event(day, "reissued");
 }
 
 /// The same time of day on the next weekday.

@@ -47,6 +47,15 @@ struct RunArgs {
     /// Share of taps where the holder first types a wrong card password.
     #[arg(long, default_value_t = 0.03)]
     wrong_password_share: f64,
+    /// Share of new holders who lose their card (reported, revoked, reissued at the desk).
+    #[arg(long, default_value_t = 0.02)]
+    card_loss_share: f64,
+    /// Share of new holders who lose their phone (reported, revoked, reissued on a new one).
+    #[arg(long, default_value_t = 0.01)]
+    phone_loss_share: f64,
+    /// Share of new holders who change handsets (reissued; the old copy is superseded).
+    #[arg(long, default_value_t = 0.04)]
+    phone_change_share: f64,
     /// Crypto provider: `rustcrypto`, or `aws-lc` in a build with the `aws-lc` feature.
     /// Reports are the same byte for byte under either; only the wall time changes.
     #[arg(long, default_value = "rustcrypto")]
@@ -71,15 +80,19 @@ impl RunArgs {
         cfg.issuer.concurrent = self.issuer_concurrent;
         cfg.issuer.service_ms = self.issuer_service_ms;
         cfg.flows.wrong_password_share = self.wrong_password_share;
+        cfg.flows.card_loss_share = self.card_loss_share;
+        cfg.flows.phone_loss_share = self.phone_loss_share;
+        cfg.flows.phone_change_share = self.phone_change_share;
         cfg.validate().context("invalid configuration")?;
         Ok(cfg)
     }
 
     fn replay_command(&self, resident: u64) -> String {
         format!(
-            "midsim replay --seed {} --population {} --end {} --shards {} --issuer-concurrent {} --issuer-service-ms {} --wrong-password-share {} --resident {resident}",
+            "midsim replay --seed {} --population {} --end {} --shards {} --issuer-concurrent {} --issuer-service-ms {} --wrong-password-share {} --card-loss-share {} --phone-loss-share {} --phone-change-share {} --resident {resident}",
             self.seed, self.population, self.end, self.shards, self.issuer_concurrent,
-            self.issuer_service_ms, self.wrong_password_share
+            self.issuer_service_ms, self.wrong_password_share, self.card_loss_share,
+            self.phone_loss_share, self.phone_change_share
         )
     }
 }

@@ -311,3 +311,64 @@ fn lost_card_revokes_the_mobile_id_and_a_replacement_card_reissues_it() {
     assert_eq!(lost, Outcome::Refused("card_reported_lost".into()));
     assert!(matches!(again, Outcome::Issued { .. }), "{again:?}");
 }
+
+#[test]
+fn a_lost_phone_is_revoked_at_once_and_a_new_handset_gets_the_mobile_id_again() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
+    });
+    let (lost, again, status) = at_date(date!(2025 - 04 - 01), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let Outcome::Issued {
+            document_number, ..
+        } = flows::desk_qr(g, 9, &r, 1, false).await
+        else {
+            panic!("first issuance")
+        };
+        let lost = flows::report_phone_lost(g, &r, 2001, &document_number).await;
+        let again = flows::desk_qr(g, 9, &r, 2001, false).await;
+        let status = g.issuer().status(&document_number, g.now()).unwrap();
+        (lost, again, status)
+    });
+    assert_eq!(lost, Outcome::Refused("phone_reported_lost".into()));
+    assert!(matches!(again, Outcome::Issued { .. }), "{again:?}");
+    assert!(
+        matches!(
+            status,
+            sim_issuer::issuer::CredentialStatus::Revoked {
+                reason: sim_issuer::issuer::RevocationReason::PhoneReportedLost,
+                ..
+            }
+        ),
+        "the lost copy stays revoked for its own reason: {status:?}"
+    );
+}
+
+#[test]
+fn a_new_handset_supersedes_the_old_copy_and_an_unrevoked_copy_is_a_failure() {
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
+    });
+    let (before, after) = at_date(date!(2025 - 04 - 01), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let Outcome::Issued {
+            document_number, ..
+        } = flows::desk_qr(g, 9, &r, 1, false).await
+        else {
+            panic!("first issuance")
+        };
+        let reason = sim_issuer::issuer::RevocationReason::Superseded;
+        let before = flows::expect_revoked(g, &document_number, reason, "superseded");
+        let again = flows::desk_qr(g, 9, &r, 2001, false).await;
+        assert!(matches!(again, Outcome::Issued { .. }), "{again:?}");
+        let after = flows::expect_revoked(g, &document_number, reason, "superseded");
+        (before, after)
+    });
+    assert!(
+        matches!(before, Outcome::Failed(ref k, _) if k == "revocation"),
+        "{before:?}"
+    );
+    assert_eq!(after, Outcome::Refused("superseded".into()));
+}
