@@ -206,6 +206,11 @@ impl OpCounts {
         ]
     }
 
+    /// Every count passed through `f` (e.g. divided by a number of flows).
+    pub fn map(self, f: impl Fn(u64) -> u64) -> OpCounts {
+        self.zip(OpCounts::ZERO, |a, _| f(a))
+    }
+
     fn zip(self, o: OpCounts, f: impl Fn(u64, u64) -> u64) -> OpCounts {
         OpCounts {
             ecdsa_keygen: f(self.ecdsa_keygen, o.ecdsa_keygen),

@@ -596,18 +596,7 @@ async fn measure_async<T>(f: impl std::future::Future<Output = T>) -> (T, OpCoun
 }
 
 fn per_flow(total: OpCounts, flows: u64) -> OpCounts {
-    let d = |v: u64| (v + flows / 2) / flows.max(1);
-    OpCounts {
-        ecdsa_keygen: d(total.ecdsa_keygen),
-        ecdsa_sign: d(total.ecdsa_sign),
-        ecdsa_verify: d(total.ecdsa_verify),
-        ecdh_keygen: d(total.ecdh_keygen),
-        ecdh: d(total.ecdh),
-        point_mul: d(total.point_mul),
-        point_mul_base: d(total.point_mul_base),
-        sha256: d(total.sha256),
-        sha256_blocks: d(total.sha256_blocks),
-    }
+    total.map(|v| (v + flows / 2) / flows.max(1))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

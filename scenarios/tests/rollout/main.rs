@@ -290,20 +290,29 @@ fn overloaded_issuer_queues_then_times_out_and_retries() {
     assert_eq!(lat, [1_000_000, 1_000_000, 2_000_000]);
 }
 
+/// An adult holding an older (non-IC) card, who applies at the desk.
+fn adult_older_card_holder() -> scenarios::population::Resident {
+    find(&population(), |r| {
+        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
+    })
+}
+
+/// Registers `r` and issues their first mobile ID at the desk; gives its document number.
+async fn issue_at_desk(g: &Gate, r: &scenarios::population::Resident) -> String {
+    flows::ensure_registered(g, 9, r).unwrap();
+    match flows::desk_qr(g, 9, r, 1, false).await {
+        Outcome::Issued {
+            document_number, ..
+        } => document_number,
+        other => panic!("first issuance: {other:?}"),
+    }
+}
+
 #[test]
 fn lost_card_revokes_the_mobile_id_and_a_replacement_card_reissues_it() {
-    let pop = population();
-    let r = find(&pop, |r| {
-        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
-    });
+    let r = adult_older_card_holder();
     let (lost, again) = at_date(date!(2025 - 04 - 01), async |g| {
-        flows::ensure_registered(g, 9, &r).unwrap();
-        let Outcome::Issued {
-            document_number, ..
-        } = flows::desk_qr(g, 9, &r, 1, false).await
-        else {
-            panic!("first issuance")
-        };
+        let document_number = issue_at_desk(g, &r).await;
         let lost = flows::report_card_lost(g, &r, 1, &document_number).await;
         let again = flows::desk_qr(g, 9, &r, 2, true).await;
         (lost, again)
@@ -314,18 +323,9 @@ fn lost_card_revokes_the_mobile_id_and_a_replacement_card_reissues_it() {
 
 #[test]
 fn a_lost_phone_is_revoked_at_once_and_a_new_handset_gets_the_mobile_id_again() {
-    let pop = population();
-    let r = find(&pop, |r| {
-        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
-    });
+    let r = adult_older_card_holder();
     let (lost, again, status) = at_date(date!(2025 - 04 - 01), async |g| {
-        flows::ensure_registered(g, 9, &r).unwrap();
-        let Outcome::Issued {
-            document_number, ..
-        } = flows::desk_qr(g, 9, &r, 1, false).await
-        else {
-            panic!("first issuance")
-        };
+        let document_number = issue_at_desk(g, &r).await;
         let lost = flows::report_phone_lost(g, &r, 2001, &document_number).await;
         let again = flows::desk_qr(g, 9, &r, 2001, false).await;
         let status = g.issuer().status(&document_number, g.now()).unwrap();
@@ -347,18 +347,9 @@ fn a_lost_phone_is_revoked_at_once_and_a_new_handset_gets_the_mobile_id_again() 
 
 #[test]
 fn a_new_handset_supersedes_the_old_copy_and_an_unrevoked_copy_is_a_failure() {
-    let pop = population();
-    let r = find(&pop, |r| {
-        r.card == CardType::Plastic && r.age_on(date!(2025 - 01 - 01)) >= 20
-    });
+    let r = adult_older_card_holder();
     let (before, after) = at_date(date!(2025 - 04 - 01), async |g| {
-        flows::ensure_registered(g, 9, &r).unwrap();
-        let Outcome::Issued {
-            document_number, ..
-        } = flows::desk_qr(g, 9, &r, 1, false).await
-        else {
-            panic!("first issuance")
-        };
+        let document_number = issue_at_desk(g, &r).await;
         let reason = sim_issuer::issuer::RevocationReason::Superseded;
         let before = flows::expect_revoked(g, &document_number, reason, "superseded");
         let again = flows::desk_qr(g, 9, &r, 2001, false).await;
