@@ -4,6 +4,7 @@
 //! `rand_core::CryptoRngCore` the caller seeds; time comes in as a parameter.
 //!
 //! What it covers:
+//! - the [`SmartCard`] trait every card and reader shares ([`card`]);
 //! - ISO/IEC 7816-4 command and response APDUs ([`apdu`]), all four cases, short and extended
 //!   length, command chaining and GET RESPONSE;
 //! - BER-TLV ([`tlv`]) with multi-byte tags and lengths;
@@ -21,6 +22,7 @@
 
 pub mod aa;
 pub mod apdu;
+pub mod card;
 pub mod crypto;
 mod error;
 pub mod lds;
@@ -33,6 +35,7 @@ pub mod sm;
 pub mod sod;
 pub mod tlv;
 
+pub use card::SmartCard;
 pub use error::{DecodeErrorKind, Error};
 
 /// The eMRTD LDS1 application identifier (ICAO 9303-10 §3.11.3).

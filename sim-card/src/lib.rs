@@ -30,27 +30,5 @@ pub use personalise::{
     T2040,
 };
 
-/// A contactless card as seen by a reader: sans-IO, bytes in and bytes out.
-pub trait SmartCard {
-    /// The card enters the field: cold reset. Returns the ATR.
-    fn power_on(&mut self) -> Vec<u8>;
-    /// The card leaves the field. Volatile state (selected file, secure channel) is lost;
-    /// persistent state (retry counters) is kept.
-    fn power_off(&mut self);
-    /// Warm reset. Returns the ATR.
-    fn reset(&mut self) -> Vec<u8> {
-        self.power_off();
-        self.power_on()
-    }
-    /// The ATR without changing state.
-    fn atr(&self) -> Vec<u8>;
-    /// Process one command APDU and return the response APDU (data and SW1 SW2). Any input
-    /// gets a well-formed response; nothing panics. An empty answer means the card left the
-    /// field while processing (a torn tap): it is powered off until the next `power_on`.
-    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
-    /// How long the last `transmit` took the card, for transports that model time (a fault
-    /// knob; zero by default). A sans-IO card never sleeps itself.
-    fn processing_time(&self) -> std::time::Duration {
-        std::time::Duration::ZERO
-    }
-}
+/// The card trait lives in `protocol`, shared with the phone's reader.
+pub use protocol::SmartCard;

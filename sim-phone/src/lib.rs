@@ -4,8 +4,8 @@
 //! issuer through the wire types in `protocol`; it depends on no other actor.
 //!
 //! The public interface is:
-//! - the phone's hardware: [`NfcReader`] (with [`InProcessReader`] over any [`Contactless`]
-//!   card, [`FaultyReader`] for torn taps, latency and corrupted frames, and `PcscReader`
+//! - the phone's hardware: [`NfcReader`] (with [`InProcessReader`] over any
+//!   [`SmartCard`] (the trait lives in `protocol`), [`FaultyReader`] for torn taps, latency and corrupted frames, and `PcscReader`
 //!   behind the cargo feature `pcsc`), [`Camera`] (QR codes from images) and [`Keystore`]
 //!   (non-exportable, PIN-gated P-256 device keys);
 //! - the app's flows as sans-IO state machines: [`TapRead`] reads and authenticates the
@@ -48,7 +48,8 @@ pub use issue::{
 pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]
 pub use nfc::PcscReader;
-pub use nfc::{Contactless, FaultyReader, InProcessReader, NfcReader, ReaderFaults};
+pub use nfc::{FaultyReader, InProcessReader, NfcReader, ReaderFaults};
+pub use protocol::SmartCard;
 pub use tap::{
     CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS, MAX_CARD_ERRORS,
 };

@@ -2,28 +2,18 @@
 //!
 //! [`NfcReader`] is what the app drives: connect to the card in the field, exchange APDU bytes,
 //! disconnect. Three implementations:
-//! - [`InProcessReader`]: a card in the same process, any type implementing [`Contactless`]
-//!   (the virtual card of `sim-card` is adapted to it in tests; this crate does not depend on
-//!   another actor);
+//! - [`InProcessReader`]: a card in the same process, any type implementing
+//!   `protocol::SmartCard` (the virtual card of `sim-card` implements it; this crate does not
+//!   depend on another actor);
 //! - [`FaultyReader`]: wraps any reader and tears the tap after APDU k, adds latency, or
 //!   corrupts a response;
 //! - `PcscReader` (cargo feature `pcsc`): a real or virtual card behind pcscd.
 
 use std::time::Duration;
 
-use crate::Error;
+use protocol::SmartCard;
 
-/// A card as an in-process reader sees it: the shape of `sim_card::SmartCard` (vpicc-rs's
-/// `VSmartCard`), restated here so the phone does not depend on the card's crate.
-pub trait Contactless {
-    /// The card enters the field. Returns the ATR.
-    fn power_on(&mut self) -> Vec<u8>;
-    /// The card leaves the field.
-    fn power_off(&mut self);
-    /// One command APDU in, one response APDU out. An empty answer means the card left the
-    /// field while processing.
-    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
-}
+use crate::Error;
 
 /// A contactless reader with at most one card in its field.
 pub trait NfcReader {
@@ -56,7 +46,7 @@ pub struct InProcessReader<C> {
     connected: bool,
 }
 
-impl<C: Contactless> InProcessReader<C> {
+impl<C: SmartCard> InProcessReader<C> {
     /// A reader with `card` lying on it.
     pub fn new(card: C) -> Self {
         Self {
@@ -97,7 +87,7 @@ impl<C: Contactless> InProcessReader<C> {
     }
 }
 
-impl<C: Contactless> NfcReader for InProcessReader<C> {
+impl<C: SmartCard> NfcReader for InProcessReader<C> {
     fn connect(&mut self) -> Result<Vec<u8>, Error> {
         let card = self.card.as_mut().ok_or(Error::NoCard)?;
         self.connected = true;
@@ -251,7 +241,7 @@ mod tests {
         power_ons: u32,
     }
 
-    impl Contactless for Echo {
+    impl SmartCard for Echo {
         fn power_on(&mut self) -> Vec<u8> {
             self.powered = true;
             self.power_ons += 1;
@@ -259,6 +249,9 @@ mod tests {
         }
         fn power_off(&mut self) {
             self.powered = false;
+        }
+        fn atr(&self) -> Vec<u8> {
+            vec![0x3B, 0x00]
         }
         fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
             let mut r = command.to_vec();

@@ -163,7 +163,7 @@ fn a_corrupted_answer_at_any_apdu_is_recovered_by_tapping_again() {
                 }
             }
         }
-        let tries = reader.inner().card().unwrap().0.password_tries();
+        let tries = reader.inner().card().unwrap().password_tries();
         assert!(done, "corrupt at {k}: {shown:?}");
         assert_eq!(tries, 3, "corrupt at {k}");
         assert!(

@@ -12,28 +12,11 @@ mod tap;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use sim_card::{Card, CardFaults, Personalisation, SmartCard, TestPki, T2024};
-use sim_phone::{
-    CardEvidence, Contactless, InProcessReader, NfcReader, TapEvent, TapOutput, TapRead, UiEvent,
-};
+use sim_card::{Card, CardFaults, Personalisation, TestPki, T2024};
+use sim_phone::{CardEvidence, InProcessReader, NfcReader, TapEvent, TapOutput, TapRead, UiEvent};
 
 /// `now` for the card tests: a month into the Document Signer's validity.
 pub const NOW: u64 = T2024 + 30 * 86_400;
-
-/// The virtual card seen through the phone's card trait.
-pub struct Chip(pub Card);
-
-impl Contactless for Chip {
-    fn power_on(&mut self) -> Vec<u8> {
-        self.0.power_on()
-    }
-    fn power_off(&mut self) {
-        self.0.power_off()
-    }
-    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
-        self.0.transmit(command)
-    }
-}
 
 /// A card personalised for `seed` with the given faults, and its PKI.
 pub fn card_with(seed: u64, faults: CardFaults) -> (Card, TestPki) {
@@ -73,7 +56,7 @@ pub struct Rig {
     /// The app under test.
     pub app: TapRead,
     /// The reader with the card.
-    pub reader: InProcessReader<Chip>,
+    pub reader: InProcessReader<Card>,
     /// The app's randomness.
     pub rng: ChaCha20Rng,
     /// Everything the app showed.
@@ -92,7 +75,7 @@ impl Rig {
         let lowest = card.password_tries();
         Self {
             app: TapRead::new(vec![pki.root.cert().clone()], vec![0xA5; 8]),
-            reader: InProcessReader::new(Chip(card)),
+            reader: InProcessReader::new(card),
             rng: ChaCha20Rng::seed_from_u64(5),
             shown: Vec::new(),
             done: None,
@@ -103,12 +86,12 @@ impl Rig {
 
     /// The card.
     pub fn card(&self) -> &Card {
-        &self.reader.card().unwrap().0
+        self.reader.card().unwrap()
     }
 
     /// The card, to set faults.
     pub fn card_mut(&mut self) -> &mut Card {
-        &mut self.reader.card_mut().unwrap().0
+        self.reader.card_mut().unwrap()
     }
 
     /// Feed one event and carry out what follows.
