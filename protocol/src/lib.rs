@@ -11,6 +11,7 @@
 //! - ICAO Doc 9303 part 11 PACE ([`pace`]) with ECDH generic mapping on NIST P-256 and AES-128
 //!   secure messaging ([`sm`]), chip side and terminal side;
 //! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
+//! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
@@ -25,6 +26,7 @@ pub mod apdu;
 pub mod card;
 pub mod crypto;
 mod error;
+pub mod issuance;
 pub mod lds;
 pub mod mdoc;
 pub mod oid4vci;

@@ -98,40 +98,7 @@ pub struct DeskOffer {
     pub expires_at: UnixTime,
 }
 
-/// Why a credential stopped being valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RevocationReason {
-    /// A newer mobile ID was issued to the holder (e.g. on a new phone).
-    Superseded,
-    /// The physical card was reported lost.
-    CardReportedLost,
-    /// The phone was reported lost.
-    PhoneReportedLost,
-}
-
-/// A credential's status, as the status endpoint answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum CredentialStatus {
-    /// Valid.
-    Valid {
-        /// Valid until.
-        valid_until: UnixTime,
-    },
-    /// Past its validity: reissue (every 3 years).
-    Expired {
-        /// When it expired.
-        valid_until: UnixTime,
-    },
-    /// Revoked.
-    Revoked {
-        /// Why.
-        reason: RevocationReason,
-        /// When.
-        at: UnixTime,
-    },
-}
+pub use protocol::issuance::{CredentialStatus, RevocationReason};
 
 /// A row of the status list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -11,6 +11,8 @@
 //! - the issuer's PKI ([`pki`]) and the issuance service core ([`issuer`]): desk offers,
 //!   OpenID4VCI-shaped token, nonce and credential endpoints for both routes, revocation,
 //!   status, IC card production, all idempotent;
+//! - the phone's endpoints as one typed call ([`phone_api`], `Issuer::serve`) over
+//!   `protocol::issuance`;
 //! - the desk's QR image of a credential offer ([`qr`]);
 //! - the HTTP shell ([`http::app`]), an axum router over the same calls;
 //! - persistence in a data directory ([`store`], [`issuer::Issuer::open`]): an SQLite journal
@@ -21,6 +23,7 @@
 mod error;
 pub mod http;
 pub mod issuer;
+pub mod phone_api;
 pub mod pki;
 pub mod policy;
 pub mod qr;

@@ -3,9 +3,7 @@
 
 use time::{Date, OffsetDateTime, UtcOffset};
 
-/// Seconds since 1970-01-01T00:00:00Z. The issuer never reads a clock: every call that needs
-/// the time takes one of these.
-pub type UnixTime = i64;
+pub use protocol::issuance::UnixTime;
 
 /// The calendar day `now` falls on at `offset`, or `None` if `now` is outside the years
 /// -9999..=9999.

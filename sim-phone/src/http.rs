@@ -13,7 +13,8 @@ use protocol::oid4vci::ErrorResponse;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::StatusCode;
 
-use crate::{Error, IssuerClient, IssuerReply, IssuerRequest, StatusReport};
+use crate::{Error, IssuerClient, IssuerReply, IssuerRequest};
+use protocol::issuance::CredentialStatus;
 
 /// How hard [`HttpIssuer`] tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +166,7 @@ impl HttpIssuer {
                 serde_json::from_slice(&body).map(IssuerReply::Credential)
             }
             IssuerRequest::Status { .. } => {
-                serde_json::from_slice::<StatusReport>(&body).map(IssuerReply::Status)
+                serde_json::from_slice::<CredentialStatus>(&body).map(IssuerReply::Status)
             }
         };
         Attempt::Answer(parsed.unwrap_or_else(|e| {

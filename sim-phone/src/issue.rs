@@ -22,56 +22,17 @@
 
 use std::collections::VecDeque;
 
+use protocol::issuance::{IssuerReply, IssuerRequest};
 use protocol::mdoc::{self, IssuerSigned, VerifiedMdoc};
 use protocol::oid4vci::{
-    self, CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, NonceResponse, Proofs,
-    TokenRequest, TokenResponse, MRRC_CONFIGURATION_ID,
+    self, CredentialRequest, CredentialResponse, ErrorCode, ErrorResponse, Proofs, TokenRequest,
+    MRRC_CONFIGURATION_ID,
 };
 use rand_core::CryptoRngCore;
 use x509_cert::Certificate;
 
 use crate::tap::{CardEvidence, TapEvent, TapOutput, TapRead};
 use crate::{KeyHandle, Keystore, UiEvent};
-
-/// A call to the issuer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IssuerRequest {
-    /// `POST /nonce`.
-    Nonce,
-    /// `POST /token`.
-    Token(TokenRequest),
-    /// `POST /credential` with a bearer token.
-    Credential {
-        /// The access token from the token endpoint.
-        access_token: String,
-        /// The request.
-        request: CredentialRequest,
-    },
-    /// `GET /status/{document_number}`.
-    Status {
-        /// The mobile ID's document number.
-        document_number: String,
-    },
-}
-
-/// The issuer's answer to an [`IssuerRequest`], or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IssuerReply {
-    /// A nonce.
-    Nonce(NonceResponse),
-    /// An access token.
-    Token(TokenResponse),
-    /// The credential.
-    Credential(CredentialResponse),
-    /// A mobile ID's status.
-    Status(crate::StatusReport),
-    /// The issuer refused (an OAuth / OID4VCI error body).
-    Error(ErrorResponse),
-    /// No answer after the client's retries (timeout, connection refused, 5xx).
-    Unreachable(String),
-}
 
 /// How the phone reaches an issuer: in process (a test or the load harness wraps the issuer
 /// core) or over HTTP. Implementations retry with the same `idempotency_key`.
@@ -468,7 +429,7 @@ impl IssueFlow {
                 self.on_credential(c, now, keystore)
             }
             (_, other) => self.fail(UiEvent::IssuerError {
-                detail: format!("unexpected answer {}", reply_name(&other)),
+                detail: format!("unexpected answer {}", other.name()),
             }),
         }
     }
@@ -613,17 +574,6 @@ pub fn parse_offer(text: &str, expected_issuer: &str) -> Result<ParsedOffer, cra
         pre_authorized_code: grant.pre_authorized_code,
         tx_code_length,
     })
-}
-
-fn reply_name(r: &IssuerReply) -> &'static str {
-    match r {
-        IssuerReply::Nonce(_) => "nonce",
-        IssuerReply::Token(_) => "token",
-        IssuerReply::Credential(_) => "credential",
-        IssuerReply::Status(_) => "status",
-        IssuerReply::Error(_) => "error",
-        IssuerReply::Unreachable(_) => "unreachable",
-    }
 }
 
 /// The first-level division a two-digit region code names (the first two digits of the

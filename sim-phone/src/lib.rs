@@ -43,15 +43,16 @@ pub use error::Error;
 pub use http::{HttpIssuer, RetryPolicy};
 pub use issue::{
     parse_offer, refusal_message, region_name, IssueConfig, IssueEvent, IssueFlow, IssueOutput,
-    IssueState, IssuerClient, IssuerReply, IssuerRequest, MobileId, ParsedOffer,
+    IssueState, IssuerClient, MobileId, ParsedOffer,
 };
 pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]
 pub use nfc::PcscReader;
 pub use nfc::{FaultyReader, InProcessReader, NfcReader, ReaderFaults};
+pub use protocol::issuance::{CredentialStatus, IssuerReply, IssuerRequest, RevocationReason};
 pub use protocol::SmartCard;
 pub use tap::{
     CardEvidence, TapEvent, TapOutput, TapRead, TapState, CARD_TIMEOUT_SECS, MAX_CARD_ERRORS,
 };
 pub use ui::UiEvent;
-pub use wallet::{StatusReport, Wallet, WalletStatus, REISSUE_NOTICE_DAYS};
+pub use wallet::{Wallet, WalletStatus, REISSUE_NOTICE_DAYS};

@@ -5,45 +5,12 @@
 //! is applied with [`Wallet::apply_status`]; a revocation deletes the device key at once, so
 //! the revoked copy can never be presented again.
 
-use serde::Deserialize;
+use protocol::issuance::{CredentialStatus, RevocationReason};
 
 use crate::{Keystore, MobileId, UiEvent};
 
 /// Days before expiry from which the wallet tells the holder to reissue.
 pub const REISSUE_NOTICE_DAYS: i64 = 30;
-
-/// A credential's status as the issuer's status endpoint answers it (JSON
-/// `{"status": "valid", "valid_until": …}`, `{"status": "expired", …}`,
-/// `{"status": "revoked", "reason": "superseded", "at": …}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StatusReport {
-    /// Valid.
-    Valid {
-        /// Valid until (unix seconds).
-        valid_until: i64,
-    },
-    /// Past its validity.
-    Expired {
-        /// When it expired.
-        valid_until: i64,
-    },
-    /// Revoked.
-    Revoked {
-        /// Why (`superseded`, `card_reported_lost`, `phone_reported_lost`).
-        reason: String,
-        /// When.
-        at: i64,
-    },
-}
-
-impl StatusReport {
-    /// Parse the status endpoint's JSON body.
-    pub fn from_json(body: &str) -> Result<Self, crate::Error> {
-        serde_json::from_str(body).map_err(|e| crate::Error::Issuer(format!("status body: {e}")))
-    }
-}
 
 /// What the wallet shows for its mobile ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +33,11 @@ pub struct Wallet {
     revoked: bool,
 }
 
-fn reason_text(reason: &str) -> String {
+fn reason_text(reason: RevocationReason) -> String {
     match reason {
-        "superseded" => "a mobile ID was issued to another phone".into(),
-        "card_reported_lost" => "the resident card was reported lost".into(),
-        "phone_reported_lost" => "this phone was reported lost".into(),
-        other => other.replace('_', " "),
+        RevocationReason::Superseded => "a mobile ID was issued to another phone".into(),
+        RevocationReason::CardReportedLost => "the resident card was reported lost".into(),
+        RevocationReason::PhoneReportedLost => "this phone was reported lost".into(),
     }
 }
 
@@ -125,7 +91,7 @@ impl Wallet {
     pub fn apply_status(
         &mut self,
         document_number: &str,
-        report: &StatusReport,
+        report: &CredentialStatus,
         keystore: &mut Keystore,
     ) -> Option<UiEvent> {
         let id = self.current.as_ref()?;
@@ -133,37 +99,14 @@ impl Wallet {
             return None;
         }
         match report {
-            StatusReport::Revoked { reason, .. } if !self.revoked => {
+            CredentialStatus::Revoked { reason, .. } if !self.revoked => {
                 self.revoked = true;
                 keystore.delete(id.key);
                 Some(UiEvent::Revoked {
-                    reason: reason_text(reason),
+                    reason: reason_text(*reason),
                 })
             }
             _ => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_bodies_of_the_issuer_parse_and_garbage_is_a_typed_error() {
-        assert_eq!(
-            StatusReport::from_json(r#"{"status":"valid","valid_until":5}"#).unwrap(),
-            StatusReport::Valid { valid_until: 5 }
-        );
-        assert_eq!(
-            StatusReport::from_json(r#"{"status":"revoked","reason":"superseded","at":9}"#)
-                .unwrap(),
-            StatusReport::Revoked {
-                reason: "superseded".into(),
-                at: 9
-            }
-        );
-        assert!(StatusReport::from_json("{").is_err());
-        assert!(StatusReport::from_json(r#"{"status":"odd"}"#).is_err());
     }
 }

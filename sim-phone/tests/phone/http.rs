@@ -9,9 +9,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use sim_issuer::http::AppState;
 use sim_issuer::issuer::CredentialStatus;
-use sim_phone::{
-    HttpIssuer, IssueState, IssuerClient, IssuerReply, IssuerRequest, RetryPolicy, StatusReport,
-};
+use sim_phone::{HttpIssuer, IssueState, IssuerClient, IssuerReply, IssuerRequest, RetryPolicy};
 
 use crate::issue::{config, drive, world, World};
 
@@ -82,7 +80,7 @@ fn tap_to_issue_over_http_against_the_issuers_axum_shell() {
         APRIL,
     );
     assert!(
-        matches!(r, IssuerReply::Status(StatusReport::Valid { .. })),
+        matches!(r, IssuerReply::Status(CredentialStatus::Valid { .. })),
         "{r:?}"
     );
 }

@@ -32,40 +32,24 @@ pub(crate) struct InProcess<'a> {
 
 impl IssuerClient for InProcess<'_> {
     fn call(&mut self, key: &str, request: &IssuerRequest, now: i64) -> IssuerReply {
-        let err = |e: sim_issuer::Error| {
-            IssuerReply::Error(ErrorResponse {
-                error: e.code(),
-                error_description: Some(e.to_string()),
-            })
-        };
-        let (what, reply) = match request {
-            IssuerRequest::Nonce => (
-                "POST /nonce".to_string(),
-                self.issuer.nonce(now).map_or_else(err, IssuerReply::Nonce),
-            ),
-            IssuerRequest::Token(t) => {
-                let grant = match t {
+        let what = match request {
+            IssuerRequest::Nonce => "POST /nonce".to_string(),
+            IssuerRequest::Token(t) => format!(
+                "POST /token grant={}",
+                match t {
                     TokenRequest::CardEvidence { .. } => "card-evidence",
                     TokenRequest::PreAuthorized { .. } => "pre-authorized_code",
-                };
-                (
-                    format!("POST /token grant={grant}"),
-                    self.issuer
-                        .token(key, t, now)
-                        .map_or_else(err, IssuerReply::Token),
-                )
-            }
-            IssuerRequest::Credential {
-                access_token,
-                request,
-            } => (
-                "POST /credential proofs.jwt=<redacted>".to_string(),
-                self.issuer
-                    .credential(key, access_token, request, now)
-                    .map_or_else(err, IssuerReply::Credential),
+                }
             ),
-            _ => ("?".into(), IssuerReply::Unreachable("unsupported".into())),
+            IssuerRequest::Credential { .. } => {
+                "POST /credential proofs.jwt=<redacted>".to_string()
+            }
+            IssuerRequest::Status { document_number } => format!("GET /status/{document_number}"),
         };
+        let reply = self
+            .issuer
+            .serve(key, request, now)
+            .unwrap_or_else(|e| sim_issuer::phone_api::error_reply(&e));
         let shown = match &reply {
             IssuerReply::Nonce(_) => "200 c_nonce=<redacted>".to_string(),
             IssuerReply::Token(_) => "200 access_token=<redacted>".to_string(),
@@ -366,7 +350,7 @@ fn the_first_phones_wallet_reacts_to_the_revocation_and_drops_its_key() {
     let _second = tap_to_issue(&mut w, PHONE2, APRIL + 60).issued.unwrap();
     // The status endpoint's JSON, as the HTTP shell serialises the issuer's answer.
     let body = serde_json::to_string(&w.issuer.status(&doc, APRIL + 120).unwrap()).unwrap();
-    let report = sim_phone::StatusReport::from_json(&body).unwrap();
+    let report = sim_phone::CredentialStatus::from_json(body.as_bytes()).unwrap();
     let shown = wallet.apply_status(&doc, &report, &mut w.keystore).unwrap();
     assert_eq!(
         shown.to_string(),
