@@ -4,7 +4,7 @@ use protocol::apdu::{CommandApdu, StatusWord};
 use protocol::pace::PasswordRef;
 use sim_card::{Card, CardFaults, PasswordState, SmartCard, Tear, TearPoint, PIN_TRIES};
 
-use scenarios::terminal::{Failure, Terminal};
+use crate::terminal::{Failure, Terminal};
 
 const SEED: u64 = 21;
 

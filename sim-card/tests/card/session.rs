@@ -6,7 +6,7 @@ use protocol::lds::LdsFile;
 use protocol::pace::PasswordRef;
 use sim_card::{Card, SmartCard, T2024};
 
-use scenarios::terminal::Terminal;
+use crate::terminal::Terminal;
 
 const SEED: u64 = 7;
 

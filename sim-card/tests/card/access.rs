@@ -4,7 +4,7 @@ use protocol::apdu::{CommandApdu, ResponseApdu, StatusWord};
 use protocol::pace::PasswordRef;
 use sim_card::SmartCard;
 
-use scenarios::terminal::Terminal;
+use crate::terminal::Terminal;
 
 const SEED: u64 = 11;
 

@@ -5,7 +5,7 @@ use protocol::apdu::{CommandApdu, ResponseApdu, StatusWord};
 use protocol::pace::PasswordRef;
 use sim_card::{Card, SmartCard};
 
-use scenarios::terminal::Terminal;
+use crate::terminal::Terminal;
 
 fn well_formed(resp: &[u8]) -> bool {
     resp.len() >= 2 && ResponseApdu::decode(resp).is_ok()

@@ -5,7 +5,7 @@ use protocol::lds::LdsFile;
 use protocol::pace::PasswordRef;
 use sim_card::{Card, CardFaults, Personalisation, TestPki, T2024};
 
-use scenarios::terminal::Terminal;
+use crate::terminal::Terminal;
 
 const SEED: u64 = 31;
 const NOW: u64 = T2024 + 30 * 86_400;

@@ -6,6 +6,7 @@ mod faults;
 mod fuzz;
 mod retry;
 mod session;
+pub mod terminal;
 
 use sim_card::{Card, CardFaults, Personalisation, TestPki};
 
