@@ -26,3 +26,25 @@ pub trait SmartCard {
         std::time::Duration::ZERO
     }
 }
+
+/// A borrowed card is a card: a reader can hold `&mut card` while its owner keeps it.
+impl<C: SmartCard + ?Sized> SmartCard for &mut C {
+    fn power_on(&mut self) -> Vec<u8> {
+        (**self).power_on()
+    }
+    fn power_off(&mut self) {
+        (**self).power_off()
+    }
+    fn reset(&mut self) -> Vec<u8> {
+        (**self).reset()
+    }
+    fn atr(&self) -> Vec<u8> {
+        (**self).atr()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        (**self).transmit(command)
+    }
+    fn processing_time(&self) -> std::time::Duration {
+        (**self).processing_time()
+    }
+}

@@ -1,19 +1,17 @@
-//! End-to-end issuance flows, run for real against the issuer's in-process API: every APDU
-//! goes through a personalised [`sim_card::Card`], every signature and key agreement is
-//! computed.
+//! End-to-end issuance flows, run for real: `sim-phone`'s app on a virtual phone, a
+//! personalised [`sim_card::Card`] on the phone's NFC reader, and the issuer core behind a
+//! capacity [`Gate`], all through the pair harness ([`crate::harness`]). Every APDU, signature
+//! and key agreement is computed.
 //!
 //! - [`ic_tap`]: the IC route in the app. The card is personalised with the issuer's
-//!   Document Signer, tapped (PACE with the card password, reads of DG1, DG2, DG14, DG15 and
-//!   EF.SOD under secure messaging, Active Authentication over an issuer nonce), then the
-//!   card-evidence grant, a proof of possession with a fresh device key, the mdoc, and its
-//!   verification against the issuer's IACA root.
+//!   Document Signer; the app fetches a nonce, the holder types the card password and taps,
+//!   and the app runs PACE, reads the card under secure messaging, checks it (Passive and
+//!   Active Authentication against the country's CSCA) and only then sends the card-evidence
+//!   grant; then the proof of possession with a fresh key in the phone's keystore, the mdoc,
+//!   and its verification against the issuer's IACA root before the wallet stores it.
 //! - [`desk_qr`]: the QR route at a community center. The clerk's in-person check and desk
-//!   offer, the pre-authorized code with its tx_code, proof, credential, verification.
-//!
-//! The phone's side is driven here with [`crate::terminal::Terminal`] and `protocol::oid4vci`
-//! because `sim-phone`'s app flows were not ready when the rollout engine was written; these
-//! functions are meant to move onto sim-phone's app once it is merged, with [`Gate`] as the
-//! transport.
+//!   offer; the desk renders the offer as a QR image, the phone's camera reads it, the app
+//!   checks the offer, the holder types the transaction code, then the same tail.
 //!
 //! The issuer sits behind a [`Gate`]: a semaphore of `concurrent` permits and a service time,
 //! in virtual time. A request that cannot get a permit within `timeout_ms` is retried after a
@@ -26,13 +24,8 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use protocol::apdu::{CommandApdu, StatusWord};
-use protocol::lds::{HolderData, LdsFile};
-use protocol::mdoc::{self, IssuerSigned};
-use protocol::oid4vci::{
-    self, CredentialOffer, CredentialRequest, Proofs, TokenRequest, MRRC_CONFIGURATION_ID,
-};
-use protocol::pace::PasswordRef;
+use protocol::issuance::{IssuerReply, IssuerRequest};
+use protocol::lds::HolderData;
 use rand::Rng as _;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -42,12 +35,16 @@ use sim_issuer::issuer::{InPersonCheck, Issuer};
 use sim_issuer::registry::ResidentId;
 use sim_issuer::registry::{CardState, ChipKeys, PhoneRegistration, Resident as IssuerResident};
 use sim_issuer::rrn::Rrn as IssuerRrn;
+use sim_phone::{IssueConfig, IssueFlow, UiEvent};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use x509_cert::Certificate;
 
+use crate::harness::{
+    self, Answer, Deliver, Filter, FlowEnd, Holder, IssuerTransport, Pair, Phone,
+};
 use crate::population::{CardType, Resident};
 use crate::rng::{rng_for, Stream};
-use crate::terminal::{Failure, Terminal};
 use crate::vtime::UnixTime;
 use crate::Error;
 
@@ -119,6 +116,11 @@ pub struct FlowConfig {
     /// The window of phone losses and changes, days after issuance.
     #[serde(default = "default_phone_window")]
     pub phone_window_days: u32,
+    /// Share of IC cards whose DG1 was altered after the card was signed (a forged or
+    /// tampered card): the phone's Passive Authentication must refuse it before the card's
+    /// data reaches the issuer.
+    #[serde(default)]
+    pub tampered_card_share: f64,
 }
 
 fn default_phone_window() -> u32 {
@@ -135,6 +137,7 @@ impl Default for FlowConfig {
             phone_loss_share: 0.01,
             phone_change_share: 0.04,
             phone_window_days: default_phone_window(),
+            tampered_card_share: 0.001,
         }
     }
 }
@@ -159,6 +162,12 @@ impl FlowConfig {
                 "phone loss and change shares must be within 0..=1 together, with a window of at least one day",
             ));
         }
+        if !(0.0..=1.0).contains(&self.tampered_card_share) {
+            return Err(Error::config(
+                "flows.tampered_card_share",
+                "must be within 0..=1",
+            ));
+        }
         if !(0.0..=1.0).contains(&self.wrong_password_share) {
             return Err(Error::config(
                 "flows.wrong_password_share",
@@ -176,6 +185,9 @@ pub struct Gate {
     capacity: IssuerCapacity,
     origin: (Instant, UnixTime),
     latencies: RefCell<Vec<(UnixTime, u64)>>,
+    /// What a phone is configured with for this issuer: its identifier, the country's CSCA
+    /// roots and the IACA roots.
+    trust: (String, Vec<Certificate>, Vec<Certificate>),
 }
 
 impl std::fmt::Debug for Gate {
@@ -194,7 +206,13 @@ impl Gate {
     /// The issuer behind `capacity`; virtual `origin_unix` is the tokio instant now. Call
     /// inside a runtime.
     pub fn new(issuer: Issuer, capacity: IssuerCapacity, origin_unix: UnixTime) -> Gate {
+        let trust = (
+            issuer.config().base_url.clone(),
+            issuer.pki().country_roots(),
+            issuer.pki().mdoc_roots(),
+        );
         Gate {
+            trust,
             issuer: RefCell::new(issuer),
             permits: Semaphore::new(capacity.concurrent as usize),
             capacity,
@@ -258,6 +276,50 @@ impl Gate {
     }
 }
 
+/// The issuer as the phone reaches it: every request waits for a slot like any other.
+impl IssuerTransport for Gate {
+    async fn call(&self, idempotency_key: &str, request: &IssuerRequest) -> Answer {
+        match Gate::call(self, |i, now| i.serve(idempotency_key, request, now)).await {
+            Ok(Ok(reply)) => Answer {
+                reply,
+                refusal: None,
+            },
+            Ok(Err(e)) => Answer {
+                reply: sim_issuer::phone_api::error_reply(&e),
+                refusal: refusal_key(&e),
+            },
+            Err(Overloaded) => Answer {
+                reply: IssuerReply::Unreachable(format!(
+                    "no answer to {} after retries",
+                    request.endpoint()
+                )),
+                refusal: None,
+            },
+        }
+    }
+
+    fn now(&self) -> UnixTime {
+        Gate::now(self)
+    }
+}
+
+impl Gate {
+    /// The app's configuration on `phone` for this issuer.
+    pub fn phone_config(&self, phone: &Phone) -> IssueConfig {
+        let (issuer, csca, iaca) = &self.trust;
+        IssueConfig {
+            issuer: issuer.clone(),
+            phone_id: phone.id.clone(),
+            csca_roots: csca.clone(),
+            iaca_roots: iaca.clone(),
+            app_pin: APP_PIN.into(),
+        }
+    }
+}
+
+/// The app PIN every simulated holder chose (it gates the device key in the keystore).
+const APP_PIN: &str = "246810";
+
 /// How an issuance attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -300,10 +362,6 @@ fn overloaded(step: &str) -> Outcome {
         OVERLOADED.into(),
         format!("no answer to {step} after retries"),
     )
-}
-
-fn card_failure(step: &str, e: Failure) -> Outcome {
-    Outcome::Failed(format!("card_{step}"), e.to_string())
 }
 
 /// The issuer's registry record for a simulated resident (the registry's copy of the
@@ -355,6 +413,7 @@ pub fn registry_record(seed: u64, r: &Resident) -> Result<IssuerResident, Error>
 
 const FLOW_STREAM_CARD: u32 = 1;
 const FLOW_STREAM_PHONE: u32 = 2;
+const FLOW_STREAM_TAMPER: u32 = 3;
 
 fn phone_id(r: &Resident) -> String {
     match r.phone {
@@ -386,8 +445,8 @@ fn phone_rng(seed: u64, r: &Resident, attempt: u32) -> ChaCha20Rng {
 }
 
 /// A personalised card for the resident's current IC card in the issuer's registry, signed
-/// by the issuer's Document Signer.
-fn card_for(gate: &Gate, seed: u64, r: &Resident) -> Result<Card, Outcome> {
+/// by the issuer's Document Signer; with `tampered`, DG1 was altered after signing.
+fn card_for(gate: &Gate, seed: u64, r: &Resident, tampered: bool) -> Result<Card, Outcome> {
     let issuer = gate.issuer();
     let rec = issuer
         .registry()
@@ -433,7 +492,10 @@ fn card_for(gate: &Gate, seed: u64, r: &Resident) -> Result<Card, Outcome> {
         pin,
         document_signer: &issuer.pki().document_signer,
         seed: card_seed,
-        faults: CardFaults::default(),
+        faults: CardFaults {
+            tamper_dg: tampered.then_some(1),
+            ..CardFaults::default()
+        },
     })
     .map_err(|e| Outcome::Failed("personalise".into(), e.to_string()))
 }
@@ -449,52 +511,68 @@ fn secrets(r: &Resident) -> (String, String) {
     }
 }
 
-/// Receive and verify the credential: nonce, proof JWT with a fresh device key, credential
-/// request, mdoc verification against the issuer's IACA root.
-async fn finish(
-    gate: &Gate,
-    rng: &mut ChaCha20Rng,
-    key: &str,
-    access_token: String,
-    route: crate::arrival::Route,
-) -> Outcome {
-    let nonce = match gate.call(|i, now| i.nonce(now)).await {
-        Ok(Ok(n)) => n.c_nonce,
-        Ok(Err(e)) => return issuer_outcome("nonce", e),
-        Err(_) => return overloaded("nonce"),
-    };
-    let device = protocol::crypto::generate_signing_key(rng);
-    let (aud, roots) = {
-        let i = gate.issuer();
-        (i.config().base_url.clone(), i.pki().mdoc_roots())
-    };
-    let jwt = oid4vci::sign_proof_jwt(&device, &aud, &nonce, gate.now());
-    let req = CredentialRequest {
-        credential_configuration_id: MRRC_CONFIGURATION_ID.into(),
-        proofs: Proofs { jwt: vec![jwt] },
-    };
-    let resp = match gate
-        .call(|i, now| i.credential(&format!("{key}/credential"), &access_token, &req, now))
-        .await
-    {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return issuer_outcome("credential", e),
-        Err(_) => return overloaded("credential"),
-    };
-    let Some(cred) = resp.credentials.first() else {
-        return Outcome::Failed("issuer_credential".into(), "no credential".into());
-    };
-    let verified = oid4vci::from_b64url(&cred.credential, "credential")
-        .and_then(|b| IssuerSigned::from_cbor(&b))
-        .and_then(|doc| doc.verify(&roots, mdoc::DOC_TYPE, gate.now()));
-    match verified {
-        Ok(v) if v.device_key == *device.verifying_key() => Outcome::Issued {
-            route,
-            document_number: resp.document_number,
-        },
-        Ok(_) => Outcome::Failed("mdoc_verify".into(), "device key differs".into()),
-        Err(e) => Outcome::Failed("mdoc_verify".into(), e.to_string()),
+/// Whether resident `r`'s card is a tampered one (drawn from its own stream: the same in
+/// every run and shard layout).
+fn is_tampered(seed: u64, r: &Resident, flows: &FlowConfig) -> bool {
+    if flows.tampered_card_share <= 0.0 {
+        return false;
     }
+    let draw = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_TAMPER)).next_u32();
+    (f64::from(draw) / 4_294_967_296.0) < flows.tampered_card_share
+}
+
+/// How a flow the harness ran ended, in the report's terms. `refusals` gets one
+/// `wrong_card_password` per password the card refused.
+pub fn outcome_of(
+    end: &FlowEnd,
+    route: crate::arrival::Route,
+    refusals: &mut Vec<String>,
+) -> Outcome {
+    for _ in 0..end.wrong_passwords {
+        refusals.push("wrong_card_password".into());
+    }
+    if let Some(m) = &end.issued {
+        return Outcome::Issued {
+            route,
+            document_number: m.document_number.clone(),
+        };
+    }
+    let Some(last) = end.shown.last() else {
+        return Outcome::Failed("flow".into(), "the app ended without a word".into());
+    };
+    let text = last.to_string();
+    match last {
+        UiEvent::NotOpenYet { .. }
+        | UiEvent::IssuerRefused { .. }
+        | UiEvent::OfferUnusable { .. } => match &end.refusal {
+            Some(k) => Outcome::Refused(k.clone()),
+            None => Outcome::Failed("issuer_error".into(), text),
+        },
+        UiEvent::IssuerUnreachable { detail } => Outcome::Failed(OVERLOADED.into(), detail.clone()),
+        UiEvent::IssuerError { detail } => Outcome::Failed("issuer_error".into(), detail.clone()),
+        UiEvent::CardNotGenuine { detail } => Outcome::Refused(
+            if detail.starts_with("Passive Authentication") {
+                "passive_authentication_failed"
+            } else if detail.starts_with("Active Authentication") {
+                "active_authentication_failed"
+            } else {
+                "card_not_genuine"
+            }
+            .into(),
+        ),
+        UiEvent::PasswordBlocked => Outcome::Refused("card_password_blocked".into()),
+        UiEvent::CredentialRejected { detail } => {
+            Outcome::Failed("mdoc_verify".into(), detail.clone())
+        }
+        UiEvent::QrUnreadable | UiEvent::NotAnOffer => Outcome::Failed("qr_offer".into(), text),
+        UiEvent::PhoneError { detail } => Outcome::Failed("phone".into(), detail.clone()),
+        _ => Outcome::Failed("card".into(), text),
+    }
+}
+
+/// The phone of resident `r` for attempt `attempt`: its number and its randomness.
+fn phone_for(seed: u64, r: &Resident, attempt: u32) -> Phone {
+    Phone::new(phone_id(r), phone_rng(seed, r, attempt))
 }
 
 /// The IC route in the app (see the module docs). `attempt` numbers the resident's
@@ -507,81 +585,37 @@ pub async fn ic_tap(
     attempt: u32,
     refusals: &mut Vec<String>,
 ) -> Outcome {
-    let mut rng = phone_rng(seed, r, attempt);
-    let mut card = match card_for(gate, seed, r) {
+    ic_tap_altered(gate, seed, r, flows, attempt, refusals, Deliver).await
+}
+
+/// [`ic_tap`] with `filter` on every message between the phone, the card and the issuer.
+pub async fn ic_tap_altered(
+    gate: &Gate,
+    seed: u64,
+    r: &Resident,
+    flows: &FlowConfig,
+    attempt: u32,
+    refusals: &mut Vec<String>,
+    filter: impl Filter,
+) -> Outcome {
+    let mut phone = phone_for(seed, r, attempt);
+    let mut card = match card_for(gate, seed, r, is_tampered(seed, r, flows)) {
         Ok(c) => c,
         Err(o) => return o,
     };
-    tokio::time::sleep(Duration::from_secs(flows.tap_seconds)).await;
-    let (_, pin) = secrets(r);
-    let mut t = Terminal::new(&mut card, rng.next_u64());
-    if let Err(e) = t
-        .expect_ok(&CommandApdu::select_aid(&protocol::EMRTD_AID))
-        .and_then(|_| t.read_file(LdsFile::CardAccess.sfi()))
-    {
-        return card_failure("select", e);
-    }
-    if (f64::from(rng.next_u32()) / 4_294_967_296.0) < flows.wrong_password_share {
-        let wrong = format!("{:04}", (pin.parse::<u32>().unwrap_or(0) + 1) % 10_000);
-        match t.pace(PasswordRef::Pin, &wrong) {
-            Err(Failure::Status(StatusWord::TriesLeft(_)))
-            | Err(Failure::Status(_))
-            | Err(Failure::Protocol(_)) => refusals.push("wrong_card_password".into()),
-            Ok(()) => return Outcome::Failed("card_pace".into(), "wrong password accepted".into()),
-            Err(e) => return card_failure("pace", e),
-        }
-        // The holder types it again, right this time.
-        t.sm = None;
-        if let Err(e) = t.expect_ok(&CommandApdu::select_aid(&protocol::EMRTD_AID)) {
-            return card_failure("select", e);
-        }
-    }
-    if let Err(e) = t.pace(PasswordRef::Pin, &pin) {
-        return card_failure("pace", e);
-    }
-    let mut files = Vec::new();
-    for f in [
-        LdsFile::Com,
-        LdsFile::Dg1,
-        LdsFile::Dg2,
-        LdsFile::Dg14,
-        LdsFile::Dg15,
-        LdsFile::Sod,
-    ] {
-        match t.read_file(f.sfi()) {
-            Ok(b) => files.push(b),
-            Err(e) => return card_failure("read", e),
-        }
-    }
-    let nonce = match gate.call(|i, now| i.nonce(now)).await {
-        Ok(Ok(n)) => n.c_nonce,
-        Ok(Err(e)) => return issuer_outcome("nonce", e),
-        Err(_) => return overloaded("nonce"),
+    let (can, password) = secrets(r);
+    let typo = (f64::from(phone.rng.next_u32()) / 4_294_967_296.0) < flows.wrong_password_share;
+    let holder = Holder {
+        typo: typo.then(|| format!("{:04}", (password.parse::<u32>().unwrap_or(0) + 1) % 10_000)),
+        password,
+        can,
+        tx_code: None,
+        tap_seconds: flows.tap_seconds,
     };
-    let aa = match t.expect_ok(&CommandApdu::internal_authenticate(&oid4vci::aa_challenge(
-        &nonce,
-    ))) {
-        Ok(s) => s,
-        Err(e) => return card_failure("active_authentication", e),
-    };
-    let key = format!("r{}/a{}", r.index, attempt);
-    let req = TokenRequest::CardEvidence {
-        dg1: oid4vci::b64url(&files[1]),
-        dg15: oid4vci::b64url(&files[4]),
-        sod: oid4vci::b64url(&files[5]),
-        nonce,
-        aa_signature: oid4vci::b64url(&aa),
-        phone_id: phone_id(r),
-    };
-    let token = match gate
-        .call(|i, now| i.token(&format!("{key}/token"), &req, now))
-        .await
-    {
-        Ok(Ok(t)) => t.access_token,
-        Ok(Err(e)) => return issuer_outcome("token", e),
-        Err(_) => return overloaded("token"),
-    };
-    finish(gate, &mut rng, &key, token, crate::arrival::Route::IcTap).await
+    let app = IssueFlow::tap(gate.phone_config(&phone));
+    let reader = sim_phone::InProcessReader::new(&mut card);
+    let end = Pair::run_altered(&mut phone, app, reader, None, holder, gate, filter).await;
+    outcome_of(&end, crate::arrival::Route::IcTap, refusals)
 }
 
 /// The QR route at the desk, after the clerk has called the holder (see the module docs).
@@ -594,7 +628,6 @@ pub async fn desk_qr(
     attempt: u32,
     swap_card: bool,
 ) -> Outcome {
-    let mut rng = phone_rng(seed, r, attempt);
     let key = format!("r{}/a{}", r.index, attempt);
     let id = ResidentId(r.index);
     if swap_card {
@@ -626,25 +659,29 @@ pub async fn desk_qr(
         Ok(Err(e)) => return issuer_outcome("desk_offer", e),
         Err(_) => return overloaded("desk_offer"),
     };
-    // The phone scans the QR (the offer URI) and the holder types the tx_code.
-    let scanned = match CredentialOffer::from_uri(&offer.uri) {
-        Ok(o) => o,
+    // The desk's screen shows the offer as a QR code; the phone's camera reads it.
+    let qr = match sim_issuer::qr::offer_qr_screen(&offer.uri) {
+        Ok(img) => img,
         Err(e) => return Outcome::Failed("qr_offer".into(), e.to_string()),
     };
-    let req = TokenRequest::PreAuthorized {
-        pre_authorized_code: scanned.grants.pre_authorized_code.pre_authorized_code,
+    let mut phone = phone_for(seed, r, attempt);
+    let holder = Holder {
         tx_code: Some(offer.tx_code),
-        phone_id: phone_id(r),
+        ..Holder::default()
     };
-    let token = match gate
-        .call(|i, now| i.token(&format!("{key}/token"), &req, now))
-        .await
-    {
-        Ok(Ok(t)) => t.access_token,
-        Ok(Err(e)) => return issuer_outcome("token", e),
-        Err(_) => return overloaded("token"),
-    };
-    finish(gate, &mut rng, &key, token, crate::arrival::Route::Qr).await
+    let app = IssueFlow::qr(gate.phone_config(&phone));
+    let end = Pair::new(
+        &mut phone,
+        app,
+        harness::no_card(),
+        Some(&qr),
+        holder,
+        gate,
+        Deliver,
+    )
+    .run_flow()
+    .await;
+    outcome_of(&end, crate::arrival::Route::Qr, &mut Vec::new())
 }
 
 /// The holder reports the physical card lost: the issuer must revoke the mobile ID

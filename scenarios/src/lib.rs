@@ -34,6 +34,7 @@ pub mod bench;
 pub mod demo;
 pub mod desk;
 pub mod flows;
+pub mod harness;
 pub mod locale;
 pub mod population;
 pub mod region;

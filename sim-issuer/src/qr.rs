@@ -20,6 +20,22 @@ pub fn offer_qr_image(uri: &str) -> Result<GrayImage, Error> {
         .build())
 }
 
+/// Pixels per QR module on the desk's screen as the simulation renders it: the smallest the
+/// phone's camera still reads, so the in-process path costs little (no PNG, no scaling).
+pub const SCREEN_MODULE_PX: u32 = 2;
+
+/// Render `uri` as the desk's screen shows it to the phone in process: a grayscale buffer at
+/// [`SCREEN_MODULE_PX`] pixels per module with the quiet zone, error correction level M.
+pub fn offer_qr_screen(uri: &str) -> Result<GrayImage, Error> {
+    let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
+        .map_err(|_| Error::Qr("the offer URI does not fit in a QR code"))?;
+    Ok(code
+        .render::<Luma<u8>>()
+        .quiet_zone(true)
+        .module_dimensions(SCREEN_MODULE_PX, SCREEN_MODULE_PX)
+        .build())
+}
+
 /// Render `uri` as a QR code in PNG (fast compression: a two-tone image compresses well
 /// anyway, and the desk makes one per visit).
 pub fn offer_qr_png(uri: &str) -> Result<Vec<u8>, Error> {
@@ -51,6 +67,16 @@ mod tests {
         assert_eq!(grids.len(), 1);
         let (_, content) = grids[0].decode().unwrap();
         assert_eq!(content, URI);
+    }
+
+    #[test]
+    fn the_screen_buffer_is_small_and_still_decodes() {
+        let img = offer_qr_screen(URI).unwrap();
+        assert!(img.width() < 256, "{}", img.width());
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        assert_eq!(grids[0].decode().unwrap().1, URI);
     }
 
     #[test]

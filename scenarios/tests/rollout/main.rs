@@ -363,3 +363,58 @@ fn a_new_handset_supersedes_the_old_copy_and_an_unrevoked_copy_is_a_failure() {
     );
     assert_eq!(after, Outcome::Refused("superseded".into()));
 }
+
+#[test]
+fn a_tampered_card_is_refused_by_the_phones_passive_authentication_before_its_data_leaves() {
+    use scenarios::harness::{Message, Verdict};
+    use sim_phone::IssuerRequest;
+    let pop = population();
+    let r = find(&pop, |r| {
+        r.card == CardType::Ic && r.age_on(date!(2025 - 01 - 01)) >= 18
+    });
+    let flows_cfg = FlowConfig {
+        tampered_card_share: 1.0,
+        wrong_password_share: 0.0,
+        ..FlowConfig::default()
+    };
+    let (out, sent) = at_date(date!(2025 - 04 - 02), async |g| {
+        flows::ensure_registered(g, 9, &r).unwrap();
+        let mut sent = Vec::new();
+        let mut refusals = Vec::new();
+        let filter = |m: &mut Message| {
+            if let Message::ToIssuer { request, .. } = m {
+                sent.push(request.clone());
+            }
+            Verdict::Deliver
+        };
+        let out = flows::ic_tap_altered(g, 9, &r, &flows_cfg, 0, &mut refusals, filter).await;
+        (out, sent)
+    });
+    assert_eq!(
+        out,
+        Outcome::Refused("passive_authentication_failed".into())
+    );
+    // Only the nonce for the Active Authentication challenge went out: no card data.
+    assert_eq!(sent, [IssuerRequest::Nonce]);
+
+    // In a whole rollout every IC tap is refused under that reason, and counted.
+    let mut cfg = small(11);
+    cfg.flows.tampered_card_share = 1.0;
+    let report = run_all(&cfg);
+    let json: serde_json::Value =
+        serde_json::from_str(&report.to_deterministic_json().unwrap()).unwrap();
+    let refused: u64 = json["refusals"]["passive_authentication_failed"]
+        .as_object()
+        .map(|days| days.values().filter_map(serde_json::Value::as_u64).sum())
+        .unwrap_or(0);
+    assert!(refused > 0, "{}", json["refusals"]);
+    let ic_issued: u64 = json["issuances"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|routes| routes.get("ic_tap"))
+        .flat_map(|regions| regions.as_object().unwrap().values())
+        .filter_map(serde_json::Value::as_u64)
+        .sum();
+    assert_eq!(ic_issued, 0, "no tampered card is issued by tapping");
+}
