@@ -2,9 +2,9 @@
 //! certification suites, and the `midsim` command-line tool.
 //!
 //! Built so far:
-//! - [`terminal`]: the harness's inspection terminal (PACE, secure messaging, reads, Active
-//!   Authentication) with a readable, redacted transcript;
-//! - [`demo`]: the tap demo behind `midsim tap`.
+//! - [`harness`]: the pair harness every flow runs through: `sim-phone`'s app, its card on
+//!   the phone's reader and the issuer, with a filter that sees every message;
+//! - [`demo`]: the tap demo behind `midsim tap`, the phone's card read with a transcript.
 //!
 //! The foundations of the rollout simulation:
 //! - [`locale`]: a `ko_KR` locale for the `fake` crate (names, phone numbers, address parts)
@@ -22,8 +22,8 @@
 //! map whose order reaches an output is a `BTreeMap`.
 //!
 //! The rollout engine:
-//! - [`flows`]: the IC-tap and desk-QR issuance flows, run for real against the issuer's
-//!   in-process API behind a capacity [`flows::Gate`];
+//! - [`flows`]: the IC-tap and desk-QR issuance flows, the phone's app through the harness,
+//!   the issuer core behind a capacity [`flows::Gate`];
 //! - [`sim`]: the sharded, virtual-time rollout simulation behind `midsim rollout`;
 //! - [`bench`]: flows per core against their crypto floor, behind `midsim bench`.
 
@@ -41,7 +41,6 @@ pub mod region;
 pub mod report;
 pub mod rng;
 pub mod sim;
-pub mod terminal;
 pub mod vtime;
 
 pub use error::Error;

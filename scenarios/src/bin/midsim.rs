@@ -211,25 +211,32 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn tap(seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
-    let report = scenarios::demo::tap(seed)
-        .map_err(|e| anyhow::anyhow!("tap failed: {e}\nreplay with: midsim tap --seed {seed}"))?;
-    let verdict = |r: &Result<(), protocol::Error>| match r {
-        Ok(()) => "pass".to_string(),
-        Err(e) => format!("FAIL ({e})"),
+    let report = scenarios::demo::tap(seed);
+    let verdict = match &report.evidence {
+        Some(ev) => {
+            // The app has checked both; the signature is checked again here, independently.
+            let active = protocol::aa::verify(&ev.dg15, &ev.aa_challenge, &ev.aa_signature)
+                .map_or_else(|e| format!("FAIL ({e})"), |()| "pass".into());
+            format!(
+                "holder: {:?}\npassive authentication: pass (Document Signer {}, CSCA {}, data groups {:?})\nactive authentication: {active}\n",
+                ev.holder, ev.passive.ds_subject, ev.passive.csca_subject, ev.passive.checked
+            )
+        }
+        None => format!(
+            "the card was not read: {}\n",
+            report
+                .shown
+                .last()
+                .map_or_else(|| "no answer".into(), ToString::to_string)
+        ),
     };
-    let summary = format!(
-        "{}\nholder: {:?}\npassive authentication: {}\nactive authentication: {}\n",
-        report.transcript,
-        report.holder,
-        verdict(&report.passive),
-        verdict(&report.active)
-    );
+    let summary = format!("{}\n{verdict}", report.transcript);
     print!("{summary}");
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("tap-transcript.txt");
     std::fs::write(&path, &summary).with_context(|| format!("writing {}", path.display()))?;
     println!("transcript written to {}", path.display());
-    if report.passive.is_err() || report.active.is_err() {
+    if report.evidence.is_none() || verdict.contains("FAIL") {
         anyhow::bail!("the card did not authenticate; replay with: midsim tap --seed {seed}");
     }
     Ok(())
