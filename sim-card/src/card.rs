@@ -41,6 +41,49 @@ fn atr_with_checksum() -> Vec<u8> {
     atr
 }
 
+/// The most plain bytes a READ BINARY answers inside secure messaging when the protected
+/// command is a short APDU: the largest length whose protected response fits the 256 bytes a
+/// short Le '00' can take (ISO 7816-4 §5.1; ICAO 9303-11 §9.8 has the terminal send Le' = '00'
+/// outside and the real Le in DO'97'). Without the cap a 256-byte read protects to 291 bytes
+/// and the chip would have to answer '61xx'; OpenSC's SM layer does not follow '61xx' there,
+/// so it could not unwrap the answer. Deployed chips answer fewer bytes with '9000' instead,
+/// and the reader reads on from the next offset. With AES, 223 bytes pad to 224, so DO'87' is
+/// '87 81 E1' '01' + 224 (228 bytes), plus DO'99' (4) and DO'8E' (10): 242 bytes; 224 bytes
+/// would pad to 240 and give 258.
+const SM_SHORT_READ_MAX: usize = max_plain_in_protected(256);
+
+/// The data field of a protected response carrying `plain` bytes (ICAO 9303-11 §9.8.4-§9.8.6):
+/// DO'87' = '87' L '01' || E(KSenc, pad(data)) when there is data, DO'99' = '99 02' SW1 SW2,
+/// DO'8E' = '8E 08' MAC. Padding is ISO/IEC 9797-1 method 2 to the 16-byte AES block, so it
+/// always adds 1 to 16 bytes; L takes 1, 2 ('81' xx) or 3 ('82' xx xx) bytes (ISO 7816-4 §5.2).
+/// An odd INS uses DO'85' without the '01' byte: one byte shorter, so the cap holds for both.
+const fn protected_response_len(plain: usize) -> usize {
+    const BLOCK: usize = 16;
+    const DO99: usize = 4;
+    const DO8E: usize = 10;
+    if plain == 0 {
+        return DO99 + DO8E;
+    }
+    let value = 1 + (plain / BLOCK + 1) * BLOCK;
+    let len_of_len = if value < 0x80 {
+        1
+    } else if value <= 0xFF {
+        2
+    } else {
+        3
+    };
+    1 + len_of_len + value + DO99 + DO8E
+}
+
+/// The largest plain length whose protected response data field is at most `budget` bytes.
+const fn max_plain_in_protected(budget: usize) -> usize {
+    let mut n = budget;
+    while n > 0 && protected_response_len(n) > budget {
+        n -= 1;
+    }
+    n
+}
+
 /// Which dedicated file a file lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Df {
@@ -260,7 +303,7 @@ impl Card {
             // No session to verify it against (ICAO 9303-11 §9.8.? the chip answers plain).
             sw(StatusWord::SmObjectsMissing)
         } else {
-            self.process_chained(cmd)
+            self.process_chained(cmd, None)
         };
         if let Some(next) = self.volatile.next_sm.take() {
             self.volatile.sm = Some(next);
@@ -298,7 +341,10 @@ impl Card {
                 return sw(protocol::sm::sm_error_status(&e));
             }
         };
-        let answer = match self.process_chained(inner) {
+        // A short protected command gets an answer that fits one short response, so no
+        // '61xx' inside secure messaging for a READ BINARY; an extended one has room.
+        let read_cap = (!cmd.extended).then_some(SM_SHORT_READ_MAX);
+        let answer = match self.process_chained(inner, read_cap) {
             Outcome::Answer(a) => a,
             Outcome::Torn => return Outcome::Torn,
         };
@@ -317,24 +363,26 @@ impl Card {
     }
 
     /// Command chaining (ISO 7816-4 §5.1.1.1) for every command but GENERAL AUTHENTICATE,
-    /// whose chaining bit is PACE's own step marker (ICAO 9303-11 §4.4.4.2).
-    fn process_chained(&mut self, cmd: CommandApdu) -> Outcome {
+    /// whose chaining bit is PACE's own step marker (ICAO 9303-11 §4.4.4.2). `read_cap` is the
+    /// most plain bytes a READ BINARY may answer ([`SM_SHORT_READ_MAX`] inside secure
+    /// messaging), `None` for no cap beyond Ne.
+    fn process_chained(&mut self, cmd: CommandApdu, read_cap: Option<usize>) -> Outcome {
         if cmd.ins == ins::GENERAL_AUTHENTICATE {
             self.volatile.chain.reset();
-            return self.execute(cmd);
+            return self.execute(cmd, read_cap);
         }
         match self.volatile.chain.push(cmd) {
             Chained::NeedMore => sw(StatusWord::Ok),
             Chained::Abort(s) => sw(s),
-            Chained::Complete(cmd) => self.execute(cmd),
+            Chained::Complete(cmd) => self.execute(cmd, read_cap),
         }
     }
 
-    fn execute(&mut self, cmd: CommandApdu) -> Outcome {
+    fn execute(&mut self, cmd: CommandApdu, read_cap: Option<usize>) -> Outcome {
         match cmd.ins {
             ins::SELECT => self.select(&cmd).into(),
-            ins::READ_BINARY => self.read_binary(&cmd).into(),
-            ins::READ_BINARY_ODD => self.read_binary_odd(&cmd).into(),
+            ins::READ_BINARY => self.read_binary(&cmd, read_cap).into(),
+            ins::READ_BINARY_ODD => self.read_binary_odd(&cmd, read_cap).into(),
             ins::GET_CHALLENGE => self.get_challenge(&cmd).into(),
             ins::MSE => self.mse(&cmd).into(),
             ins::GENERAL_AUTHENTICATE => self.general_authenticate(&cmd),
@@ -418,8 +466,9 @@ impl Card {
     }
 
     /// READ BINARY, even INS (ISO 7816-4 §11.3.3): P1 b8 set means P1 b5-b1 is an SFI and
-    /// P2 the offset; otherwise P1-P2 is a 15-bit offset into the current EF.
-    fn read_binary(&mut self, cmd: &CommandApdu) -> ResponseApdu {
+    /// P2 the offset; otherwise P1-P2 is a 15-bit offset into the current EF. At most
+    /// `read_cap` bytes come back (see [`SM_SHORT_READ_MAX`]).
+    fn read_binary(&mut self, cmd: &CommandApdu, read_cap: Option<usize>) -> ResponseApdu {
         let (file, offset) = if cmd.p1 & 0x80 != 0 {
             if cmd.p1 & 0x60 != 0 {
                 return ResponseApdu::status(StatusWord::IncorrectP1P2);
@@ -440,10 +489,17 @@ impl Card {
         let Some(ne) = cmd.ne else {
             return ResponseApdu::status(StatusWord::WrongLength);
         };
-        self.read_at(file, offset, ne, read_to_end(cmd))
+        self.read_at(file, offset, ne, read_cap, read_to_end(cmd))
     }
 
-    fn read_at(&mut self, file: usize, offset: usize, ne: u32, to_end: bool) -> ResponseApdu {
+    fn read_at(
+        &mut self,
+        file: usize,
+        offset: usize,
+        ne: u32,
+        read_cap: Option<usize>,
+        to_end: bool,
+    ) -> ResponseApdu {
         if !self.may_read(file) {
             return ResponseApdu::status(StatusWord::SecurityStatusNotSatisfied);
         }
@@ -452,11 +508,13 @@ impl Card {
         if offset > content.len() {
             return ResponseApdu::status(StatusWord::WrongP1P2);
         }
-        let end = content.len().min(offset + ne as usize);
+        let ne = ne as usize;
+        let end = content.len().min(offset + ne.min(read_cap.unwrap_or(ne)));
         let data = content[offset..end].to_vec();
         // Le of all zeros asks for everything up to the end of the file; a specific Ne that
-        // runs past the end gets what there is and the 6282 warning (ISO 7816-4 §11.3.3).
-        if data.len() < ne as usize && !to_end {
+        // runs past the end gets what there is and the 6282 warning (ISO 7816-4 §11.3.3). A
+        // read cut short by the cap, not by the end of the file, is a plain 9000.
+        if data.len() < ne && end == content.len() && !to_end {
             ResponseApdu::new(data, StatusWord::EndOfFile)
         } else {
             ResponseApdu::ok(data)
@@ -464,8 +522,9 @@ impl Card {
     }
 
     /// READ BINARY, odd INS (ISO 7816-4 §11.3.3): P1-P2 is a file identifier (0000: current
-    /// EF), the data field an offset data object '54', the answer wrapped in '53'.
-    fn read_binary_odd(&mut self, cmd: &CommandApdu) -> ResponseApdu {
+    /// EF), the data field an offset data object '54', the answer wrapped in '53'. The '53'
+    /// object as a whole stays within `read_cap`.
+    fn read_binary_odd(&mut self, cmd: &CommandApdu, read_cap: Option<usize>) -> ResponseApdu {
         let fid = u16::from_be_bytes([cmd.p1, cmd.p2]);
         let file = if fid == 0 {
             self.volatile.ef
@@ -486,8 +545,9 @@ impl Card {
             return ResponseApdu::status(StatusWord::WrongLength);
         };
         // Room for the '53' header (tag and up to 4 length bytes).
+        let ne = read_cap.map_or(ne, |cap| ne.min(cap as u32));
         let room = ne.saturating_sub(5).max(1);
-        let inner = self.read_at(file, offset, room, true);
+        let inner = self.read_at(file, offset, room, None, true);
         if !inner.sw.is_success() && inner.sw != StatusWord::EndOfFile {
             return inner;
         }
@@ -699,5 +759,87 @@ impl SmartCard for Card {
 
     fn processing_time(&self) -> Duration {
         self.faults.latency
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::apdu::{CommandApdu, ResponseApdu, StatusWord};
+    use protocol::lds::LdsFile;
+    use protocol::pace::SessionKeys;
+    use protocol::sm::SecureChannel;
+
+    use super::{protected_response_len, Card, SM_SHORT_READ_MAX};
+    use crate::SmartCard;
+
+    fn keys() -> SessionKeys {
+        SessionKeys {
+            ks_enc: [0x11; 16],
+            ks_mac: [0x22; 16],
+        }
+    }
+
+    /// The length the card plans with is the length secure messaging produces.
+    #[test]
+    fn protected_response_len_matches_the_secure_channel() {
+        for odd in [false, true] {
+            for n in 0..=300usize {
+                let mut terminal = SecureChannel::new(keys());
+                let mut chip = SecureChannel::new(keys());
+                let ins = if odd { 0xB1 } else { 0xB0 };
+                let cmd = CommandApdu::new(0, ins, 0, 0).with_ne(256);
+                chip.unprotect_command(&terminal.protect_command(&cmd).unwrap())
+                    .unwrap();
+                let protected = chip
+                    .protect_response(&ResponseApdu::ok(vec![0x5A; n]))
+                    .unwrap();
+                let expected = protected_response_len(n) - usize::from(odd && n > 0);
+                assert_eq!(protected.data.len(), expected, "{n} plain bytes, odd={odd}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cap_is_the_largest_read_that_fits_a_short_response() {
+        assert_eq!(SM_SHORT_READ_MAX, 223);
+        // 223 pads to 224: '87 81 E1 01' + 224 + DO'99' + DO'8E'.
+        assert_eq!(protected_response_len(223), 4 + 224 + 4 + 10);
+        assert!(protected_response_len(SM_SHORT_READ_MAX) <= 256);
+        // One more byte pads to 240: 258, over a short Le '00'.
+        assert_eq!(protected_response_len(224), 258);
+    }
+
+    /// Outside secure messaging nothing changes: a plain-readable file over 256 bytes gives
+    /// 256 bytes and 9000 to Le '00' (no cap at 223), and an answer longer than Ne still comes
+    /// through '61xx' and GET RESPONSE.
+    #[test]
+    fn plain_reads_are_not_capped_and_long_answers_use_get_response() {
+        let mut card = Card::demo(4);
+        let sod = card
+            .persistent
+            .files
+            .iter_mut()
+            .find(|f| f.fid == LdsFile::Sod.fid())
+            .unwrap();
+        sod.needs_pace = false;
+        let content = sod.content.clone();
+        assert!(content.len() > 300, "EF.SOD is {} bytes", content.len());
+        card.power_on();
+        let sel = CommandApdu::select_aid(&protocol::EMRTD_AID);
+        assert_eq!(card.transmit(&sel.encode().unwrap()), [0x90, 0x00]);
+        let sfi = LdsFile::Sod.sfi();
+        let r = card.transmit(&CommandApdu::read_binary_sfi(sfi, 0, 256).encode().unwrap());
+        let r = ResponseApdu::decode(&r).unwrap();
+        assert_eq!((r.sw, r.data.as_slice()), (StatusWord::Ok, &content[..256]));
+        // Odd READ BINARY with Ne 2: the '53' object (3 bytes) does not fit, so '6101'.
+        let mut odd = CommandApdu::new(0x00, 0xB1, 0x00, 0x00).with_data([0x54, 0x01, 0x00]);
+        odd.ne = Some(2);
+        let r = ResponseApdu::decode(&card.transmit(&odd.encode().unwrap())).unwrap();
+        assert_eq!(
+            (r.sw, r.data.as_slice()),
+            (StatusWord::BytesAvailable(1), &[0x53, 0x01][..])
+        );
+        let rest = card.transmit(&CommandApdu::get_response(1).encode().unwrap());
+        assert_eq!(rest, [content[0], 0x90, 0x00]);
     }
 }

@@ -4,6 +4,7 @@
 mod access;
 mod faults;
 mod fuzz;
+mod reads;
 mod retry;
 mod session;
 pub mod terminal;
