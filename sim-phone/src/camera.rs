@@ -46,41 +46,57 @@ impl Camera {
     }
 }
 
-/// The capture and its cleaned-up versions, cheapest first.
+/// The capture and its cleaned-up versions, cheapest first. Each version is made only when
+/// the ones before it did not decode: a clean capture costs one decode and nothing else.
 fn candidates(gray: GrayImage) -> impl Iterator<Item = GrayImage> {
     let largest = gray.width().max(gray.height());
-    let downscaled = (largest > 1200).then(|| {
-        let f = 1200.0 / largest as f32;
-        imageops::resize(
-            &gray,
-            ((gray.width() as f32 * f) as u32).max(1),
-            ((gray.height() as f32 * f) as u32).max(1),
-            imageops::FilterType::Triangle,
-        )
-    });
-    let median = median3(&gray);
-    let blurred = imageops::blur(&median, 1.0);
-    // Small or fractionally scaled captures: enlarge so every module spans whole pixels,
-    // then binarise at the mean (a resampled code has grey module edges).
-    let upscaled = (largest <= 600).then(|| {
-        imageops::resize(
-            &gray,
-            gray.width() * 2,
-            gray.height() * 2,
-            imageops::FilterType::Triangle,
-        )
-    });
-    let binarised = upscaled.as_ref().map(binarise);
-    [
-        Some(gray),
-        downscaled,
-        Some(median),
-        Some(blurred),
-        upscaled,
-        binarised,
-    ]
-    .into_iter()
-    .flatten()
+    let mut original = Some(gray);
+    let mut kept: Option<GrayImage> = None;
+    let mut median: Option<GrayImage> = None;
+    let mut upscaled: Option<GrayImage> = None;
+    let mut step = 0u8;
+    std::iter::from_fn(move || loop {
+        step += 1;
+        match step {
+            1 => {
+                let g = original.take()?;
+                kept = Some(g.clone());
+                return Some(g);
+            }
+            2 if largest > 1200 => {
+                let g = kept.as_ref()?;
+                let f = 1200.0 / largest as f32;
+                return Some(imageops::resize(
+                    g,
+                    ((g.width() as f32 * f) as u32).max(1),
+                    ((g.height() as f32 * f) as u32).max(1),
+                    imageops::FilterType::Triangle,
+                ));
+            }
+            3 => {
+                let m = median3(kept.as_ref()?);
+                median = Some(m.clone());
+                return Some(m);
+            }
+            4 => return Some(imageops::blur(median.as_ref()?, 1.0)),
+            // Small or fractionally scaled captures: enlarge so every module spans whole
+            // pixels, then binarise at the mean (a resampled code has grey module edges).
+            5 if largest <= 600 => {
+                let g = kept.as_ref()?;
+                let u = imageops::resize(
+                    g,
+                    g.width() * 2,
+                    g.height() * 2,
+                    imageops::FilterType::Triangle,
+                );
+                upscaled = Some(u.clone());
+                return Some(u);
+            }
+            6 => return upscaled.as_ref().map(binarise),
+            2 | 5 => {}
+            _ => return None,
+        }
+    })
 }
 
 /// Black and white at the mean brightness.
