@@ -1,15 +1,19 @@
 //! `midsim bench`: the engine's flows against their own crypto floor, measured in one run.
 //!
 //! For each crypto provider and each route (IC tap, desk QR) the benchmark runs rounds of
-//! whole issuance flows on one thread, exactly as the rollout runs them (a resident from the
-//! population, the card personalised by the issuer's Document Signer, PACE, reads, Passive
-//! and Active Authentication, token, nonce, proof of possession, mdoc signing and
-//! verification, all through the issuer behind its [`Gate`] on a paused tokio clock).
-//! Between flow rounds it times each operation kind the flows use, through the same
-//! provider ([`protocol::crypto`]). The flows' operation counts ([`crypto::measure`])
-//! times those per-operation costs give the crypto floor; the ratio of the flow's median
-//! time to its floor is what the harness adds. Medians over rounds, interleaved, so that
-//! noise from a shared machine hits both sides alike.
+//! whole issuance flows on one thread, exactly as the rollout runs them: `sim-phone`'s app
+//! through the pair harness ([`crate::harness`]), the card personalised by the issuer's
+//! Document Signer on the phone's reader (PACE, reads, the phone's Passive and Active
+//! Authentication), the desk's QR image read by the phone's camera, token, nonce, proof of
+//! possession from the phone's keystore, mdoc signing and verification, all through the
+//! issuer behind its [`Gate`] on a paused tokio clock. Between flow rounds it times each
+//! operation kind the flows use, through the same provider ([`protocol::crypto`]). The
+//! flows' operation counts ([`crypto::measure`]) times those per-operation costs give the
+//! crypto floor; the ratio of the flow's median time to its floor is what the harness adds.
+//! The camera's own decoding time is metered apart ([`crate::harness::take_camera_meter`]).
+//! Medians over rounds, interleaved, so that noise from a shared machine hits both sides
+//! alike. `midsim bench` adds a whole default rollout on one thread against the floor of
+//! the operations its report counts ([`RolloutRun`]).
 //!
 //! What it does not do: run flows in parallel (figures are per core), or time HTTP (the
 //! issuer benches in `sim-issuer/benches` do that).
@@ -159,6 +163,10 @@ pub struct RouteResult {
     pub floor_breakdown_ns: Vec<(String, f64)>,
     /// `flow_ns / floor_ns`: 1.25 means the harness adds 25 % over the crypto.
     pub ratio: f64,
+    /// Mean wall time of the phone's camera decoding the desk's QR code, per flow, ns
+    /// (zero for the IC route; part of `flow_ns`).
+    #[serde(default)]
+    pub camera_ns: f64,
 }
 
 /// Everything measured under one provider.
@@ -209,6 +217,55 @@ pub struct BenchReport {
     pub memory: Vec<MemoryRun>,
     /// Peak memory of the largest run over the smallest's.
     pub memory_ratio: Option<f64>,
+    /// A whole default rollout on one thread against its crypto floor.
+    #[serde(default)]
+    pub rollout: Option<RolloutRun>,
+}
+
+/// A whole rollout on one thread: its wall time against the crypto floor of every operation
+/// its report counts, at the per-operation costs measured in the same `midsim bench` run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RolloutRun {
+    /// The crypto provider.
+    pub provider: String,
+    /// Residents.
+    pub population: u64,
+    /// Last simulated day.
+    pub end: String,
+    /// Mobile IDs issued.
+    pub issued: u64,
+    /// Wall time, seconds (the whole process, one worker thread).
+    pub wall_seconds: f64,
+    /// The report's `crypto_ops` times the measured per-operation costs, seconds.
+    pub floor_seconds: f64,
+    /// `wall_seconds / floor_seconds`.
+    pub ratio: f64,
+}
+
+/// The whole-rollout target: wall time at most this multiple of its crypto floor.
+pub const TARGET_ROLLOUT_RATIO: f64 = 1.25;
+
+impl RolloutRun {
+    /// The figures of one rollout whose report counted `ops`, under `costs`.
+    pub fn new(
+        provider: &ProviderResult,
+        population: u64,
+        end: String,
+        issued: u64,
+        wall_seconds: f64,
+        ops: &OpCounts,
+    ) -> Self {
+        let floor_seconds = provider.costs.floor_ns(ops) / 1e9;
+        RolloutRun {
+            provider: provider.provider.clone(),
+            population,
+            end,
+            issued,
+            wall_seconds,
+            floor_seconds,
+            ratio: wall_seconds / floor_seconds,
+        }
+    }
 }
 
 impl BenchReport {
@@ -232,6 +289,7 @@ impl BenchReport {
             providers,
             memory,
             memory_ratio,
+            rollout: None,
         }
     }
 
@@ -272,8 +330,14 @@ impl BenchReport {
         }
         let _ = writeln!(
             t,
-            "\n{:<9}{:<12}{:>14}{:>11}{:>19}{:>21}",
-            "route", "crypto", "flows/s/core", "flow ms", "crypto floor ms", "harness over floor"
+            "\n{:<9}{:<12}{:>14}{:>11}{:>19}{:>12}{:>21}",
+            "route",
+            "crypto",
+            "flows/s/core",
+            "flow ms",
+            "crypto floor ms",
+            "camera ms",
+            "harness over floor"
         );
         for p in &self.providers {
             for r in &p.routes {
@@ -285,16 +349,29 @@ impl BenchReport {
                 };
                 let _ = writeln!(
                     t,
-                    "{:<9}{:<12}{:>14.1}{:>11.2}{:>19.2}{:>13.1} % ({verdict} < {:.0} %)",
+                    "{:<9}{:<12}{:>14.1}{:>11.2}{:>19.2}{:>12.3}{:>13.1} % ({verdict} < {:.0} %)",
                     r.route,
                     p.provider,
                     r.flows_per_sec,
                     r.flow_ns / 1e6,
                     r.floor_ns / 1e6,
+                    r.camera_ns / 1e6,
                     over * 100.0,
                     TARGET_OVERHEAD * 100.0
                 );
             }
+        }
+        if let Some(r) = &self.rollout {
+            let verdict = if r.ratio <= TARGET_ROLLOUT_RATIO {
+                "meets"
+            } else {
+                "misses"
+            };
+            let _ = writeln!(
+                t,
+                "\nwhole rollout, one thread, crypto {}: {} residents to {}, {} issued: {:.1} s wall / {:.1} s crypto floor = {:.2}x ({verdict} <= {TARGET_ROLLOUT_RATIO:.2}x)",
+                r.provider, r.population, r.end, r.issued, r.wall_seconds, r.floor_seconds, r.ratio
+            );
         }
         if !self.memory.is_empty() {
             let _ = writeln!(t, "\npeak memory of a rollout (whole process)");
@@ -472,6 +549,8 @@ pub fn run(
             let mut costs = Vec::new();
             let mut samples: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
             let mut ops = [OpCounts::ZERO; 2];
+            let mut camera = [Duration::ZERO; 2];
+            crate::harness::take_camera_meter();
             for round in 0..cfg.rounds {
                 let slice = round * cfg.flows_per_round..(round + 1) * cfg.flows_per_round;
                 for (k, people) in [&ic, &plastic].into_iter().enumerate() {
@@ -502,6 +581,7 @@ pub fn run(
                         }
                     }
                     samples[k].push(elapsed.as_nanos() as f64 / cfg.flows_per_round as f64);
+                    camera[k] += crate::harness::take_camera_meter().1;
                 }
                 costs.push(op_costs(round as u64));
                 progress(round + 1, cfg.rounds);
@@ -531,6 +611,7 @@ pub fn run(
                             .map(|(k, v)| (k.to_owned(), v))
                             .collect(),
                         ratio: flow_ns / floor_ns,
+                        camera_ns: camera[k].as_nanos() as f64 / flows as f64,
                     }
                 })
                 .collect();

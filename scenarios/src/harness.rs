@@ -433,9 +433,16 @@ impl<'a, R: NfcReader, T: IssuerTransport, F: Filter> Pair<'a, R, T, F> {
             UiEvent::ScanQr => {
                 let scanned = self.qr.map(|img| {
                     // The camera photographs the desk's screen: the buffer as it is shown.
-                    self.phone
+                    let started = std::time::Instant::now();
+                    let text = self
+                        .phone
                         .camera
-                        .scan(&DynamicImage::ImageLuma8(img.clone()))
+                        .scan(&DynamicImage::ImageLuma8(img.clone()));
+                    CAMERA.with(|c| {
+                        let (n, ns) = c.get();
+                        c.set((n + 1, ns + started.elapsed().as_nanos() as u64));
+                    });
+                    text
                 });
                 match scanned {
                     Some(Ok(text)) => vec![IssueEvent::Scanned(text)],
@@ -515,6 +522,19 @@ impl<'a, R: NfcReader, T: IssuerTransport, F: Filter> Pair<'a, R, T, F> {
             .run_flow()
             .await
     }
+}
+
+thread_local! {
+    /// Scans and nanoseconds the camera took on this thread: a benchmark's meter. Never
+    /// part of a report (wall time is not deterministic).
+    static CAMERA: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Scans the phone's camera made on this thread and the wall time they took, since the last
+/// call (which resets the meter). `midsim bench` reports the camera's cost per flow with it.
+pub fn take_camera_meter() -> (u64, Duration) {
+    let (n, ns) = CAMERA.with(|c| c.replace((0, 0)));
+    (n, Duration::from_nanos(ns))
 }
 
 /// Issuer messages lost in a row before the phone's client gives up on a call.

@@ -56,6 +56,10 @@ struct RunArgs {
     /// Share of new holders who change handsets (reissued; the old copy is superseded).
     #[arg(long, default_value_t = 0.04)]
     phone_change_share: f64,
+    /// Share of IC cards tampered with after signing (refused by the phone's Passive
+    /// Authentication).
+    #[arg(long, default_value_t = 0.001)]
+    tampered_card_share: f64,
     /// Crypto provider: `rustcrypto`, or `aws-lc` in a build with the `aws-lc` feature.
     /// Reports are the same byte for byte under either; only the wall time changes.
     #[arg(long, default_value = "rustcrypto")]
@@ -83,16 +87,17 @@ impl RunArgs {
         cfg.flows.card_loss_share = self.card_loss_share;
         cfg.flows.phone_loss_share = self.phone_loss_share;
         cfg.flows.phone_change_share = self.phone_change_share;
+        cfg.flows.tampered_card_share = self.tampered_card_share;
         cfg.validate().context("invalid configuration")?;
         Ok(cfg)
     }
 
     fn replay_command(&self, resident: u64) -> String {
         format!(
-            "midsim replay --seed {} --population {} --end {} --shards {} --issuer-concurrent {} --issuer-service-ms {} --wrong-password-share {} --card-loss-share {} --phone-loss-share {} --phone-change-share {} --resident {resident}",
+            "midsim replay --seed {} --population {} --end {} --shards {} --issuer-concurrent {} --issuer-service-ms {} --wrong-password-share {} --card-loss-share {} --phone-loss-share {} --phone-change-share {} --tampered-card-share {} --resident {resident}",
             self.seed, self.population, self.end, self.shards, self.issuer_concurrent,
             self.issuer_service_ms, self.wrong_password_share, self.card_loss_share,
-            self.phone_loss_share, self.phone_change_share
+            self.phone_loss_share, self.phone_change_share, self.tampered_card_share
         )
     }
 }
@@ -160,6 +165,9 @@ enum Command {
         /// Skip the memory rollouts.
         #[arg(long)]
         no_memory: bool,
+        /// Skip the whole default rollout on one thread (wall time against its crypto floor).
+        #[arg(long)]
+        no_rollout: bool,
         /// Folder for bench.json and bench.html.
         #[arg(long, default_value = "midsim-bench")]
         out: PathBuf,
@@ -202,10 +210,20 @@ fn main() -> anyhow::Result<()> {
             memory,
             memory_end,
             no_memory,
+            no_rollout,
             out,
         } => {
             let memory = if no_memory { Vec::new() } else { memory };
-            bench(seed, flows, rounds, &crypto, &memory, &memory_end, &out)
+            bench(
+                seed,
+                flows,
+                rounds,
+                &crypto,
+                &memory,
+                &memory_end,
+                !no_rollout,
+                &out,
+            )
         }
     }
 }
@@ -528,9 +546,10 @@ fn bench(
     crypto: &[String],
     memory: &[u64],
     memory_end: &str,
+    whole_rollout: bool,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use scenarios::bench::{self, BenchConfig, BenchReport, MemoryRun};
+    use scenarios::bench::{self, BenchConfig, BenchReport, MemoryRun, RolloutRun};
     let providers: Vec<_> = if crypto.is_empty() {
         protocol::crypto::CryptoProvider::available().to_vec()
     } else {
@@ -602,7 +621,51 @@ fn bench(
             issuer_records: report.issuer_records,
         });
     }
-    let report = BenchReport::new(&cfg, results, mem);
+    let rollout = match results.first() {
+        Some(p) if whole_rollout => {
+            let dir = out.join("rollout-one-thread");
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.enable_steady_tick(Duration::from_millis(200));
+            spinner.set_message(format!(
+                "whole default rollout on one thread, crypto {} ({})",
+                p.provider,
+                dir.display()
+            ));
+            let t0 = Instant::now();
+            let status = std::process::Command::new(&exe)
+                .args([
+                    "rollout",
+                    "--quiet",
+                    "--threads",
+                    "1",
+                    "--seed",
+                    &seed.to_string(),
+                ])
+                .args(["--crypto", &p.provider])
+                .arg("--out")
+                .arg(&dir)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .with_context(|| format!("running {}", exe.display()))?;
+            let wall = t0.elapsed().as_secs_f64();
+            spinner.finish_and_clear();
+            if !status.success() {
+                anyhow::bail!("the one-thread rollout failed ({status})");
+            }
+            let report = read_report(&dir)?;
+            Some(RolloutRun::new(
+                p,
+                report.run.population_size,
+                format!("{:?}", report.run.end),
+                report.totals().issued,
+                wall,
+                &report.crypto_ops,
+            ))
+        }
+        _ => None,
+    };
+    let mut report = BenchReport::new(&cfg, results, mem);
+    report.rollout = rollout;
     let text = report.to_text();
     print!("{text}");
     std::fs::write(
