@@ -17,7 +17,10 @@
 //! refused by a rollout rule, 404 unknown, 409 idempotency key reused, 415/422 never (a body
 //! that is not the expected JSON is a 400 `invalid_request`).
 //!
-//! The shell reads the time from the [`Clock`] in its state, so tests pin it.
+//! The shell reads the time from the [`Clock`] in its state, so tests pin it. It holds the
+//! core inside its persistence shell ([`DurableIssuer`]); a state-changing call runs on a
+//! blocking thread (`spawn_blocking`), so the journal's commit never stalls an async worker,
+//! and its answer is sent only once the commit is done.
 
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +33,7 @@ use axum::{Json, Router};
 use protocol::oid4vci::{self, CredentialRequest, ErrorCode, ErrorResponse, TokenRequest};
 use serde::{Deserialize, Serialize};
 
+use crate::durable::DurableIssuer;
 use crate::issuer::{CredentialStatus, InPersonCheck, Issuer, StatusEntry};
 use crate::registry::ResidentId;
 use crate::{Error, UnixTime};
@@ -40,15 +44,20 @@ pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 /// State of the HTTP shell.
 #[derive(Clone)]
 pub struct AppState {
-    /// The issuer, one call at a time.
-    pub issuer: Arc<Mutex<Issuer>>,
+    /// The issuer in its persistence shell, one call at a time.
+    pub issuer: Arc<Mutex<DurableIssuer>>,
     /// The clock.
     pub clock: Clock,
 }
 
 impl AppState {
-    /// Wrap an issuer.
+    /// Wrap an in-memory issuer.
     pub fn new(issuer: Issuer, clock: Clock) -> Self {
+        Self::durable(DurableIssuer::in_memory(issuer), clock)
+    }
+
+    /// Wrap an issuer with its journal.
+    pub fn durable(issuer: DurableIssuer, clock: Clock) -> Self {
         Self {
             issuer: Arc::new(Mutex::new(issuer)),
             clock,
@@ -201,10 +210,23 @@ fn missing_key() -> Response {
     )
 }
 
-fn lock(s: &AppState) -> std::sync::MutexGuard<'_, Issuer> {
+fn lock(s: &Mutex<DurableIssuer>) -> std::sync::MutexGuard<'_, DurableIssuer> {
     // A panic while holding the lock cannot leave the issuer half-changed (every method
     // changes state only after all its checks), so a poisoned lock is still usable.
-    s.issuer.lock().unwrap_or_else(|p| p.into_inner())
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run a state-changing call on a blocking thread: the core answers, the shell commits the
+/// journal entries, and only then is the answer returned.
+async fn call<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(&mut Issuer) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let shared = s.issuer.clone();
+    tokio::task::spawn_blocking(move || lock(&shared).run(f))
+        .await
+        .map_err(|e| Error::Storage(format!("issuer worker: {e}")))?
+        .and_then(|r| r)
 }
 
 async fn not_found() -> Response {
@@ -212,12 +234,12 @@ async fn not_found() -> Response {
 }
 
 async fn metadata(State(s): State<AppState>) -> Response {
-    Json(lock(&s).metadata()).into_response()
+    Json(lock(&s.issuer).core().metadata()).into_response()
 }
 
 async fn nonce(State(s): State<AppState>) -> Response {
     let now = (s.clock)();
-    answer(lock(&s).nonce(now))
+    answer(call(&s, move |i| i.nonce(now)).await)
 }
 
 async fn token(
@@ -230,7 +252,7 @@ async fn token(
         Err(r) => return *r,
     };
     let now = (s.clock)();
-    answer(lock(&s).token(&key, &req, now))
+    answer(call(&s, move |i| i.token(&key, &req, now)).await)
 }
 
 async fn credential(
@@ -254,17 +276,17 @@ async fn credential(
         Err(r) => return bad_body(&r),
     };
     let now = (s.clock)();
-    answer(lock(&s).credential(&key, &token, &req, now))
+    answer(call(&s, move |i| i.credential(&key, &token, &req, now)).await)
 }
 
 async fn status(State(s): State<AppState>, Path(doc): Path<String>) -> Response {
     let now = (s.clock)();
-    answer::<CredentialStatus>(lock(&s).status(&doc, now))
+    answer::<CredentialStatus>(lock(&s.issuer).core().status(&doc, now))
 }
 
 async fn status_list(State(s): State<AppState>) -> Response {
     let now = (s.clock)();
-    Json::<Vec<StatusEntry>>(lock(&s).status_list(now)).into_response()
+    Json::<Vec<StatusEntry>>(lock(&s.issuer).core().status_list(now)).into_response()
 }
 
 async fn desk_offer(
@@ -285,7 +307,10 @@ async fn desk_offer(
         face_matches: b.face_matches,
     };
     let now = (s.clock)();
-    let offer = lock(&s).desk_offer(&key, ResidentId(b.resident), &b.desk_district, &check, now);
+    let offer = call(&s, move |i| {
+        i.desk_offer(&key, ResidentId(b.resident), &b.desk_district, &check, now)
+    })
+    .await;
     answer(offer.and_then(|o| {
         Ok(DeskOfferAnswer {
             qr_png: oid4vci::b64url(&crate::qr::offer_qr_png(&o.uri)?),
@@ -307,18 +332,20 @@ async fn desk_ic_card(
     };
     let now = (s.clock)();
     answer(
-        lock(&s)
-            .desk_ic_card(&key, ResidentId(b.resident), now)
-            .map(|r| IcCardAnswer {
-                fee_won: r.fee_won,
-                card_number: r.card_number,
-                dg1: oid4vci::b64url(&r.card.dg1),
-                dg2: oid4vci::b64url(&r.card.dg2),
-                dg14: oid4vci::b64url(&r.card.dg14),
-                dg15: oid4vci::b64url(&r.card.dg15),
-                sod: oid4vci::b64url(&r.card.sod),
-                aa_private_key: oid4vci::b64url(&r.card.aa_private_key),
-            }),
+        call(&s, move |i| {
+            i.desk_ic_card(&key, ResidentId(b.resident), now)
+        })
+        .await
+        .map(|r| IcCardAnswer {
+            fee_won: r.fee_won,
+            card_number: r.card_number,
+            dg1: oid4vci::b64url(&r.card.dg1),
+            dg2: oid4vci::b64url(&r.card.dg2),
+            dg14: oid4vci::b64url(&r.card.dg14),
+            dg15: oid4vci::b64url(&r.card.dg15),
+            sod: oid4vci::b64url(&r.card.sod),
+            aa_private_key: oid4vci::b64url(&r.card.aa_private_key),
+        }),
     )
 }
 
@@ -332,7 +359,11 @@ async fn card_lost(
         Err(r) => return *r,
     };
     let now = (s.clock)();
-    match lock(&s).report_card_lost(&key, ResidentId(b.resident), now) {
+    match call(&s, move |i| {
+        i.report_card_lost(&key, ResidentId(b.resident), now)
+    })
+    .await
+    {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => from_error(&e),
     }
@@ -348,7 +379,11 @@ async fn phone_lost(
         Err(r) => return *r,
     };
     let now = (s.clock)();
-    match lock(&s).report_phone_lost(&key, &b.document_number, now) {
+    match call(&s, move |i| {
+        i.report_phone_lost(&key, &b.document_number, now)
+    })
+    .await
+    {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => from_error(&e),
     }

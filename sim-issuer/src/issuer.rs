@@ -23,67 +23,15 @@ use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use time::Date;
 
+use crate::journal::{Command, JournalEntry};
 use crate::pki::IssuerPki;
 use crate::policy::{Channel, Decision, Policy, Route};
 use crate::registry::{CardState, Registry, Resident, ResidentId};
 use crate::rrn::Rrn;
-use crate::store::{Command, Meta, Store};
 use crate::time::{age_on, local_date, UnixTime};
 use crate::Error;
 
-/// Knobs of the issuance service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct IssuerConfig {
-    /// The issuer identifier and base URL (`aud` of proof JWTs).
-    pub base_url: String,
-    /// Lifetime of a desk offer's pre-authorized code, seconds.
-    pub offer_ttl: i64,
-    /// Wrong tx_codes allowed before the offer is burned.
-    pub tx_code_max_attempts: u8,
-    /// Digits of a tx_code.
-    pub tx_code_len: u8,
-    /// Lifetime of an access token, seconds.
-    pub token_ttl: i64,
-    /// Lifetime of a nonce, seconds.
-    pub nonce_ttl: i64,
-    /// Oldest `iat` of a proof JWT accepted, seconds.
-    pub proof_max_age: i64,
-    /// How long idempotency records, and offers and access tokens past their expiry, are
-    /// kept, seconds. A retry within the window gets the first answer (and a spent code is
-    /// reported as spent); after it the record is gone, so memory follows the traffic of
-    /// the last window, not the whole history (Stripe keeps idempotency keys for 24 h too).
-    #[serde(default = "default_retention")]
-    pub retention: i64,
-}
-
-fn default_retention() -> i64 {
-    86_400
-}
-
-impl Default for IssuerConfig {
-    fn default() -> Self {
-        Self {
-            base_url: "https://issuer.midsim.invalid".into(),
-            offer_ttl: 600,
-            tx_code_max_attempts: 3,
-            tx_code_len: 6,
-            token_ttl: 300,
-            nonce_ttl: 300,
-            proof_max_age: 300,
-            retention: default_retention(),
-        }
-    }
-}
-
-/// What the clerk checks when a holder of a plastic card stands at the desk (simulated:
-/// the clerk reads the RRN off the card and compares the photo with the face).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct InPersonCheck {
-    /// The RRN printed on the card presented (full; `Debug` of [`Rrn`] masks it).
-    pub presented_rrn: Rrn,
-    /// The photo on the card matches the person.
-    pub face_matches: bool,
-}
+pub use crate::config::{InPersonCheck, IssuerConfig};
 
 /// A one-time credential offer made at the desk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,7 +263,8 @@ pub struct Issuer {
     idempotency: BTreeMap<String, ([u8; 32], Stored)>,
     /// When records of offers, tokens and idempotency keys may be dropped, oldest first.
     expiries: VecDeque<(UnixTime, Expiring)>,
-    store: Option<Store>,
+    /// Entries of the calls since the last [`Issuer::take_journal`], when journaling.
+    journal: Option<Vec<Command>>,
 }
 
 const YEAR_SECONDS: i64 = 365 * 86_400;
@@ -358,45 +307,34 @@ impl Issuer {
             active: BTreeMap::new(),
             idempotency: BTreeMap::new(),
             expiries: VecDeque::new(),
-            store: None,
+            journal: None,
         })
     }
 
-    /// An issuer kept in the data directory `dir` (SQLite, see [`crate::store`]). A new
-    /// directory makes a new issuer from `seed`, `config`, `policy_toml` and `now`; an
-    /// existing one restores the issuer it holds (its own seed, configuration and policy;
-    /// the arguments are then unused) with every resident, offer, credential and
-    /// revocation.
-    pub fn open(
-        dir: &std::path::Path,
-        seed: u64,
-        config: IssuerConfig,
-        policy_toml: &str,
-        now: UnixTime,
-    ) -> Result<Self, Error> {
-        let (mut store, meta, journal) = Store::open(dir)?;
-        let meta = match meta {
-            Some(m) => m,
-            None => {
-                let m = Meta {
-                    seed,
-                    created_at: now,
-                    config,
-                    policy_toml: policy_toml.to_owned(),
-                };
-                // Validate before anything is written.
-                Policy::from_toml(&m.policy_toml)?;
-                store.write_meta(&m)?;
-                m
-            }
-        };
-        let policy = Policy::from_toml(&meta.policy_toml)?;
-        let mut issuer = Self::new(meta.seed, meta.config, policy, meta.created_at)?;
-        for cmd in journal {
-            issuer.apply(cmd);
+    /// From now on, every state-changing call leaves a journal entry for
+    /// [`Issuer::take_journal`] (an in-memory issuer keeps none, and pays nothing for it).
+    pub fn journaling(mut self) -> Self {
+        self.journal.get_or_insert_with(Vec::new);
+        self
+    }
+
+    /// The journal entries of the calls made since the last take, in order: what a shell
+    /// must make durable before it lets their answers leave.
+    pub fn take_journal(&mut self) -> Vec<JournalEntry> {
+        self.journal
+            .as_mut()
+            .map(|j| std::mem::take(j).into_iter().map(JournalEntry).collect())
+            .unwrap_or_default()
+    }
+
+    /// Replay journaled calls (their answers were given before a restart). The replayed calls
+    /// leave no new entries.
+    pub fn replay(&mut self, entries: impl IntoIterator<Item = JournalEntry>) {
+        let journal = self.journal.take();
+        for JournalEntry(cmd) in entries {
+            self.apply(cmd);
         }
-        issuer.store = Some(store);
-        Ok(issuer)
+        self.journal = journal;
     }
 
     /// Replay one journaled call (its answer was given before the restart).
@@ -433,12 +371,12 @@ impl Issuer {
         };
     }
 
-    /// Journal a state-changing call before it runs (no-op in memory-only mode).
+    /// Journal a state-changing call (no-op unless journaling).
     fn log(&mut self, cmd: impl FnOnce() -> Command) -> Result<(), Error> {
-        match &mut self.store {
-            Some(s) => s.append(&cmd()),
-            None => Ok(()),
+        if let Some(j) = self.journal.as_mut() {
+            j.push(cmd());
         }
+        Ok(())
     }
 
     /// The configuration.

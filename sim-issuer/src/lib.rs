@@ -15,14 +15,18 @@
 //!   `protocol::issuance`;
 //! - the desk's QR image of a credential offer ([`qr`]);
 //! - the HTTP shell ([`http::app`]), an axum router over the same calls;
-//! - persistence in a data directory ([`store`], [`issuer::Issuer::open`]): an SQLite journal
-//!   of every state-changing call, replayed on open; in memory by default.
+//! - persistence as a shell around the core ([`durable::DurableIssuer`]): the core returns
+//!   each call's [`journal`] entries, the shell commits them to an SQLite journal
+//!   ([`store`]) before the answer leaves, and replays them on open; in memory by default.
 //!
 //! The public interface is the modules below plus [`Error`] and [`UnixTime`].
 
+pub mod config;
+pub mod durable;
 mod error;
 pub mod http;
 pub mod issuer;
+pub mod journal;
 pub mod phone_api;
 pub mod pki;
 pub mod policy;

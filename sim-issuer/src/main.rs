@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sim_issuer::durable::DurableIssuer;
 use sim_issuer::http::{app, AppState};
 use sim_issuer::issuer::{Issuer, IssuerConfig};
 use sim_issuer::policy::{Policy, DEFAULT_ROLLOUT_TOML};
@@ -75,10 +76,15 @@ fn main() -> anyhow::Result<()> {
             let now = unix_now();
             let issuer = match data_dir {
                 Some(dir) => {
-                    let mut issuer =
-                        Issuer::open(&dir, seed, IssuerConfig::default(), &policy_toml, now)?;
-                    if issuer.registry().is_empty() {
-                        sample::populate(&mut issuer, seed, residents, now)?;
+                    let mut issuer = DurableIssuer::open(
+                        &dir,
+                        seed,
+                        IssuerConfig::default(),
+                        &policy_toml,
+                        now,
+                    )?;
+                    if issuer.core().registry().is_empty() {
+                        issuer.run(|i| sample::populate(i, seed, residents, now))??;
                     }
                     issuer
                 }
@@ -86,10 +92,10 @@ fn main() -> anyhow::Result<()> {
                     let policy = Policy::from_toml(&policy_toml)?;
                     let mut issuer = Issuer::new(seed, IssuerConfig::default(), policy, now)?;
                     sample::populate(&mut issuer, seed, residents, now)?;
-                    issuer
+                    DurableIssuer::in_memory(issuer)
                 }
             };
-            let state = AppState::new(issuer, Arc::new(unix_now));
+            let state = AppState::durable(issuer, Arc::new(unix_now));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

@@ -7,83 +7,25 @@
 //! - `journal`: one row per state-changing call (resident registration, nonce, desk offer,
 //!   IC card application, token, credential, lost card, lost phone), in order, as JSON.
 //!
-//! A call's row is committed before the call changes memory, in one transaction of its
-//! own, so everything a call changes (offer spent, token made, old credential revoked, new
-//! one recorded, idempotency answer kept) is kept or lost together, and a crash between the
-//! commit and the answer is healed by the replay (a retry with the same idempotency key
-//! then gets the answer). Opening a directory replays the journal, so a restarted issuer
-//! has every resident, offer, credential and revocation it had. The price is a start-up
-//! time that grows with the history.
+//! The store is the durable half of [`crate::durable::DurableIssuer`]: the core answers a
+//! call and hands back its journal entries; the shell commits them here, in one transaction
+//! per call, before the answer leaves. So everything a call changes (offer spent, token
+//! made, old credential revoked, new one recorded, idempotency answer kept) is kept or lost
+//! together; a crash before the commit loses the call and its answer (the phone's retry with
+//! the same idempotency key then runs it afresh), a crash after it is healed by the replay
+//! (the retry gets the first answer). Opening a directory replays the journal, so a
+//! restarted issuer has every resident, offer, credential and revocation it had. The price
+//! is a start-up time that grows with the history.
 
 use std::path::Path;
 
-use protocol::oid4vci::{CredentialRequest, TokenRequest};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
 
-use crate::issuer::{InPersonCheck, IssuerConfig};
-use crate::registry::{Resident, ResidentId};
-use crate::{Error, UnixTime};
+use crate::journal::{Command, Meta};
+use crate::Error;
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "issuer.sqlite";
-
-/// One state-changing call, as journaled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub(crate) enum Command {
-    Register {
-        resident: Resident,
-    },
-    Nonce {
-        now: UnixTime,
-    },
-    DeskOffer {
-        key: String,
-        resident: ResidentId,
-        desk_district: String,
-        check: InPersonCheck,
-        now: UnixTime,
-    },
-    IcCard {
-        key: String,
-        resident: ResidentId,
-        now: UnixTime,
-    },
-    Token {
-        key: String,
-        req: TokenRequest,
-        now: UnixTime,
-    },
-    Credential {
-        key: String,
-        access_token: String,
-        req: CredentialRequest,
-        now: UnixTime,
-    },
-    CardLost {
-        key: String,
-        resident: ResidentId,
-        now: UnixTime,
-    },
-    PhoneLost {
-        key: String,
-        document_number: String,
-        now: UnixTime,
-    },
-    Release {
-        resident: ResidentId,
-    },
-}
-
-/// What an issuer was created with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Meta {
-    pub(crate) seed: u64,
-    pub(crate) created_at: UnixTime,
-    pub(crate) config: IssuerConfig,
-    pub(crate) policy_toml: String,
-}
 
 fn storage(e: impl core::fmt::Display) -> Error {
     Error::Storage(e.to_string())
@@ -139,12 +81,18 @@ impl Store {
         Ok(())
     }
 
-    /// Append one call to the journal, committed before it returns.
-    pub(crate) fn append(&mut self, cmd: &Command) -> Result<(), Error> {
-        let json = serde_json::to_string(cmd).map_err(storage)?;
-        self.conn
-            .execute("INSERT INTO journal (json) VALUES (?1)", params![json])
-            .map_err(storage)?;
-        Ok(())
+    /// Append the entries of one call to the journal in one transaction, committed (with
+    /// `synchronous = FULL`, on disk) before it returns.
+    pub(crate) fn append(&mut self, cmds: &[Command]) -> Result<(), Error> {
+        if cmds.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().map_err(storage)?;
+        for cmd in cmds {
+            let json = serde_json::to_string(cmd).map_err(storage)?;
+            tx.execute("INSERT INTO journal (json) VALUES (?1)", params![json])
+                .map_err(storage)?;
+        }
+        tx.commit().map_err(storage)
     }
 }

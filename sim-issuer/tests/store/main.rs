@@ -6,6 +6,7 @@ use p256::ecdsa::SigningKey;
 use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use sim_issuer::durable::DurableIssuer;
 use sim_issuer::issuer::{CredentialStatus, InPersonCheck, Issuer, IssuerConfig, RevocationReason};
 use sim_issuer::policy::DEFAULT_ROLLOUT_TOML;
 use sim_issuer::registry::{CardState, PhoneRegistration, Resident, ResidentId};
@@ -31,8 +32,19 @@ impl Drop for TempDir {
     }
 }
 
-fn open(dir: &TempDir) -> Issuer {
-    Issuer::open(
+/// One call through the shell: the core's answer once its journal entries are durable.
+trait Call {
+    fn call<T>(&mut self, f: impl FnOnce(&mut Issuer) -> Result<T, Error>) -> Result<T, Error>;
+}
+
+impl Call for DurableIssuer {
+    fn call<T>(&mut self, f: impl FnOnce(&mut Issuer) -> Result<T, Error>) -> Result<T, Error> {
+        self.run(f).and_then(|r| r)
+    }
+}
+
+fn open(dir: &TempDir) -> DurableIssuer {
+    DurableIssuer::open(
         &dir.0,
         9,
         IssuerConfig::default(),
@@ -72,45 +84,47 @@ fn a_restarted_issuer_keeps_residents_offers_credentials_and_revocations() {
     let dir = TempDir::new("restart");
     let offer = {
         let mut i = open(&dir);
-        i.register(resident()).unwrap();
-        i.desk_offer("o", ResidentId(1), "11110", &check(), NOW)
+        i.call(|c| c.register(resident())).unwrap();
+        i.call(|c| c.desk_offer("o", ResidentId(1), "11110", &check(), NOW))
             .unwrap()
     };
     // Restart 1: the resident and the offer survived.
     let (doc, first_answer, req, token) = {
         let mut i = open(&dir);
-        assert_eq!(i.registry().len(), 1);
+        assert_eq!(i.core().registry().len(), 1);
         let tok = i
-            .token(
-                "t",
-                &TokenRequest::PreAuthorized {
-                    pre_authorized_code: offer
-                        .offer
-                        .grants
-                        .pre_authorized_code
-                        .pre_authorized_code
-                        .clone(),
-                    tx_code: Some(offer.tx_code.clone()),
-                    phone_id: PHONE.into(),
-                },
-                NOW + 10,
-            )
+            .call(|c| {
+                c.token(
+                    "t",
+                    &TokenRequest::PreAuthorized {
+                        pre_authorized_code: offer
+                            .offer
+                            .grants
+                            .pre_authorized_code
+                            .pre_authorized_code
+                            .clone(),
+                        tx_code: Some(offer.tx_code.clone()),
+                        phone_id: PHONE.into(),
+                    },
+                    NOW + 10,
+                )
+            })
             .unwrap();
         let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(1));
-        let nonce = i.nonce(NOW + 20).unwrap().c_nonce;
+        let nonce = i.call(|c| c.nonce(NOW + 20)).unwrap().c_nonce;
         let req = CredentialRequest {
             credential_configuration_id: oid4vci::MRRC_CONFIGURATION_ID.into(),
             proofs: Proofs {
                 jwt: vec![oid4vci::sign_proof_jwt(
                     &device,
-                    &i.config().base_url,
+                    &i.core().config().base_url,
                     &nonce,
                     NOW + 20,
                 )],
             },
         };
         let resp = i
-            .credential("c", &tok.access_token, &req, NOW + 30)
+            .call(|c| c.credential("c", &tok.access_token, &req, NOW + 30))
             .unwrap();
         (resp.document_number.clone(), resp, req, tok.access_token)
     };
@@ -118,14 +132,17 @@ fn a_restarted_issuer_keeps_residents_offers_credentials_and_revocations() {
     {
         let mut i = open(&dir);
         assert!(matches!(
-            i.status(&doc, NOW + 40),
+            i.core().status(&doc, NOW + 40),
             Ok(CredentialStatus::Valid { .. })
         ));
-        assert_eq!(i.credential("c", &token, &req, NOW + 30), Ok(first_answer));
-        assert_eq!(i.credentials().len(), 1);
+        assert_eq!(
+            i.call(|c| c.credential("c", &token, &req, NOW + 30)),
+            Ok(first_answer)
+        );
+        assert_eq!(i.core().credentials().len(), 1);
         // The spent offer stays spent.
         assert_eq!(
-            i.token(
+            i.call(|c| c.token(
                 "t2",
                 &TokenRequest::PreAuthorized {
                     pre_authorized_code: offer.offer.grants.pre_authorized_code.pre_authorized_code,
@@ -133,21 +150,23 @@ fn a_restarted_issuer_keeps_residents_offers_credentials_and_revocations() {
                     phone_id: PHONE.into(),
                 },
                 NOW + 50,
-            ),
+            )),
             Err(Error::OfferUsed)
         );
-        i.report_card_lost("lost", ResidentId(1), NOW + 60).unwrap();
+        i.call(|c| c.report_card_lost("lost", ResidentId(1), NOW + 60))
+            .unwrap();
     }
     // Restart 3: the revocation survived.
     let i = open(&dir);
     assert_eq!(
-        i.status(&doc, NOW + 70),
+        i.core().status(&doc, NOW + 70),
         Ok(CredentialStatus::Revoked {
             reason: RevocationReason::CardReportedLost,
             at: NOW + 60
         })
     );
     assert!(i
+        .core()
         .registry()
         .get(ResidentId(1))
         .unwrap()
@@ -167,25 +186,109 @@ fn a_restarted_issuer_continues_exactly_like_one_that_never_stopped() {
     .unwrap();
     {
         let mut i = open(&dir);
-        i.register(resident()).unwrap();
+        i.call(|c| c.register(resident())).unwrap();
         twin.register(resident()).unwrap();
-        assert_eq!(i.nonce(NOW).unwrap(), twin.nonce(NOW).unwrap());
+        assert_eq!(i.call(|c| c.nonce(NOW)).unwrap(), twin.nonce(NOW).unwrap());
     }
     let mut i = open(&dir);
-    assert_eq!(i.nonce(NOW).unwrap(), twin.nonce(NOW).unwrap());
+    assert_eq!(i.call(|c| c.nonce(NOW)).unwrap(), twin.nonce(NOW).unwrap());
     assert_eq!(
-        i.desk_offer("o", ResidentId(1), "11110", &check(), NOW),
+        i.call(|c| c.desk_offer("o", ResidentId(1), "11110", &check(), NOW)),
         twin.desk_offer("o", ResidentId(1), "11110", &check(), NOW)
     );
-    assert_eq!(i.pki().iaca.cert_der(), twin.pki().iaca.cert_der());
+    assert_eq!(i.core().pki().iaca.cert_der(), twin.pki().iaca.cert_der());
 }
 
 #[test]
 fn a_bad_policy_for_a_new_directory_is_refused_and_writes_nothing() {
     let dir = TempDir::new("badpolicy");
-    let e = Issuer::open(&dir.0, 1, IssuerConfig::default(), "nonsense", NOW).unwrap_err();
+    let e = DurableIssuer::open(&dir.0, 1, IssuerConfig::default(), "nonsense", NOW).unwrap_err();
     assert!(matches!(e, Error::Policy(_)), "{e}");
     // The directory is still new: a good policy now makes an issuer.
     let i = open(&dir);
-    assert_eq!(i.registry().len(), 0);
+    assert_eq!(i.core().registry().len(), 0);
+}
+
+/// Up to a signed credential request on a fresh directory: resident, desk offer, token and
+/// proof nonce all made durable through the shell.
+fn up_to_credential(dir: &TempDir) -> (String, CredentialRequest) {
+    let mut i = open(dir);
+    i.call(|c| c.register(resident())).unwrap();
+    let offer = i
+        .call(|c| c.desk_offer("o", ResidentId(1), "11110", &check(), NOW))
+        .unwrap();
+    let tok = i
+        .call(|c| {
+            c.token(
+                "t",
+                &TokenRequest::PreAuthorized {
+                    pre_authorized_code: offer.offer.grants.pre_authorized_code.pre_authorized_code,
+                    tx_code: Some(offer.tx_code),
+                    phone_id: PHONE.into(),
+                },
+                NOW + 10,
+            )
+        })
+        .unwrap();
+    let nonce = i.call(|c| c.nonce(NOW + 20)).unwrap().c_nonce;
+    let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(1));
+    let req = CredentialRequest {
+        credential_configuration_id: oid4vci::MRRC_CONFIGURATION_ID.into(),
+        proofs: Proofs {
+            jwt: vec![oid4vci::sign_proof_jwt(
+                &device,
+                &i.core().config().base_url,
+                &nonce,
+                NOW + 20,
+            )],
+        },
+    };
+    (tok.access_token, req)
+}
+
+#[test]
+fn a_crash_after_the_core_answered_but_before_the_journal_commit_issues_exactly_once() {
+    let dir = TempDir::new("crash-before-commit");
+    let (token, req) = up_to_credential(&dir);
+    // The core answers the credential request, then the process dies before the commit:
+    // the answer never leaves.
+    let lost = open(&dir).crash_after_answer(|c| c.credential("key-1", &token, &req, NOW + 30));
+    assert!(lost.is_ok(), "{lost:?}");
+    // Restarted on the journal, the call never happened: the phone's retry with the same
+    // idempotency key is issued, once.
+    let mut i = open(&dir);
+    assert_eq!(i.core().credentials().len(), 0);
+    let issued = i
+        .call(|c| c.credential("key-1", &token, &req, NOW + 40))
+        .unwrap();
+    let again = i
+        .call(|c| c.credential("key-1", &token, &req, NOW + 41))
+        .unwrap();
+    assert_eq!(issued, again);
+    assert_eq!(i.core().credentials().len(), 1);
+    drop(i);
+    let i = open(&dir);
+    assert_eq!(i.core().credentials().len(), 1);
+    assert!(matches!(
+        i.core().status(&issued.document_number, NOW + 50),
+        Ok(CredentialStatus::Valid { .. })
+    ));
+}
+
+#[test]
+fn a_crash_after_the_commit_but_before_the_answer_left_gives_the_retry_the_first_answer() {
+    let dir = TempDir::new("crash-after-commit");
+    let (token, req) = up_to_credential(&dir);
+    let first = {
+        let mut i = open(&dir);
+        i.call(|c| c.credential("key-1", &token, &req, NOW + 30))
+            .unwrap()
+        // The process dies here, with the answer still in its hands.
+    };
+    let mut i = open(&dir);
+    let retry = i
+        .call(|c| c.credential("key-1", &token, &req, NOW + 40))
+        .unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(i.core().credentials().len(), 1);
 }

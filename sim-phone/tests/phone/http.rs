@@ -68,7 +68,11 @@ fn tap_to_issue_over_http_against_the_issuers_axum_shell() {
     assert_eq!(run.state, IssueState::Done, "{:?}", run.shown);
     let id = run.issued.unwrap();
     assert!(matches!(
-        shared.lock().unwrap().status(&id.document_number, APRIL),
+        shared
+            .lock()
+            .unwrap()
+            .core()
+            .status(&id.document_number, APRIL),
         Ok(CredentialStatus::Valid { .. })
     ));
     // The wallet's status check goes over the same client.
