@@ -3,7 +3,7 @@
 //! The desk shows the credential offer as a QR image; the phone photographs it. Captures are
 //! scaled, rotated and noisy, so [`Camera::scan`] tries the image as captured and then a few
 //! cleaned-up versions of it (a median filter against salt-and-pepper noise, a downscale of
-//! very large captures) before it gives up. rqrr does the detection and Reed-Solomon decoding.
+//! very large captures) before it gives up. quircs (a port of quirc) does the detection and Reed-Solomon decoding.
 
 use image::{imageops, DynamicImage, GrayImage};
 
@@ -114,16 +114,19 @@ fn binarise(img: &GrayImage) -> GrayImage {
 }
 
 fn decode(gray: GrayImage) -> Result<String, Error> {
-    let mut prepared = rqrr::PreparedImage::prepare(gray);
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(Error::QrNotFound);
-    }
+    let (w, h) = (gray.width() as usize, gray.height() as usize);
+    let mut quirc = quircs::Quirc::default();
     let mut last = Error::QrNotFound;
-    for grid in grids {
-        match grid.decode() {
-            Ok((_, text)) => return Ok(text),
-            Err(e) => last = Error::QrUnreadable(e.to_string()),
+    for code in quirc.identify(w, h, gray.as_raw()) {
+        let decoded = code
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.decode().map_err(|e| e.to_string()));
+        match decoded {
+            Ok(data) => {
+                return String::from_utf8(data.payload)
+                    .map_err(|_| Error::QrUnreadable("not UTF-8 text".into()))
+            }
+            Err(e) => last = Error::QrUnreadable(e),
         }
     }
     Err(last)

@@ -131,3 +131,25 @@ fn a_damaged_code_is_reported_unreadable_or_not_found() {
         Err(Error::QrUnreadable(_) | Error::QrNotFound)
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Whatever the capture, the camera answers a text or a typed error; it never panics.
+    #[test]
+    fn any_capture_gets_an_answer_never_a_panic(
+        w in 0u32..96,
+        h in 0u32..96,
+        seed in proptest::prelude::any::<u64>(),
+        px in 1u32..4,
+    ) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let noise = GrayImage::from_fn(w, h, |_, _| Luma([(rng.next_u32() & 0xFF) as u8]));
+        let _ = scan(noise);
+        // A real code at one pixel per module, and cropped: the edge cases of detection.
+        let code = render(OFFER, px);
+        let (cw, ch) = code.dimensions();
+        let cropped = image::imageops::crop_imm(&code, 0, 0, cw.min(w + 21), ch.min(h + 21)).to_image();
+        let _ = scan(cropped);
+    }
+}
