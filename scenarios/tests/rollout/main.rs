@@ -418,3 +418,25 @@ fn a_tampered_card_is_refused_by_the_phones_passive_authentication_before_its_da
         .sum();
     assert_eq!(ic_issued, 0, "no tampered card is issued by tapping");
 }
+
+#[test]
+fn shards_run_on_other_threads_in_another_order_merge_to_the_same_bytes() {
+    let cfg = small(11);
+    let in_order = run_all(&cfg).to_deterministic_json().unwrap();
+    let handles: Vec<_> = (0..cfg.shards)
+        .rev()
+        .map(|i| {
+            let cfg = cfg.clone();
+            std::thread::spawn(move || sim::run_shard(&cfg, i, &Progress::default()).unwrap())
+        })
+        .collect();
+    let mut reports: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().report)
+        .collect();
+    let mut merged = reports.pop().unwrap();
+    for r in reports {
+        merged.merge(&r).unwrap();
+    }
+    assert_eq!(merged.to_deterministic_json().unwrap(), in_order);
+}
