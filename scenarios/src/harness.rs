@@ -23,8 +23,8 @@ use protocol::issuance::{IssuerReply, IssuerRequest, UnixTime};
 use protocol::SmartCard;
 use rand_chacha::ChaCha20Rng;
 use sim_phone::{
-    Camera, IssueConfig, IssueEvent, IssueFlow, IssueOutput, IssueState, Keystore, MobileId,
-    NfcReader, TapEvent, TapOutput, TapRead, TapState, UiEvent, Wallet,
+    Camera, IssueEvent, IssueFlow, IssueOutput, IssueState, Keystore, MobileId, NfcReader,
+    TapEvent, TapOutput, TapRead, TapState, UiEvent, Wallet,
 };
 
 /// One message on one of the pair's links.
@@ -645,22 +645,5 @@ impl SmartCard for NoCard {
     }
     fn transmit(&mut self, _: &[u8]) -> Vec<u8> {
         match *self {}
-    }
-}
-
-/// A [`IssueConfig`] for `phone` against an issuer with these roots.
-pub fn issue_config(
-    issuer: String,
-    phone: &Phone,
-    csca_roots: Vec<x509_cert::Certificate>,
-    iaca_roots: Vec<x509_cert::Certificate>,
-    app_pin: String,
-) -> IssueConfig {
-    IssueConfig {
-        issuer,
-        phone_id: phone.id.clone(),
-        csca_roots,
-        iaca_roots,
-        app_pin,
     }
 }

@@ -292,31 +292,9 @@ fn run(
     let pop = Population::new(cfg.population.clone(), cfg.seed)?;
     let model = ArrivalModel::new(cfg.arrival.clone())?;
     let table = openings(&policy);
-    let online = table.online;
     let mut report = Report::new(run_info(cfg, &policy, ranges));
-
-    // Decide every resident of the slice; keep only (time, index, kind).
-    let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
-    for i in indices {
-        let r = pop.resident(i);
-        if r.card != CardType::None && r.age_on(cfg.end) >= i32::from(cfg.arrival.min_age) {
-            report.record_eligible(r.region());
-        }
-        if let Decision::Applies(a) = model.decide(cfg.seed, &r, &table) {
-            heap.push(Reverse(Pending::new(start_unix, a.at, i, Kind::Main(0))));
-            if let Some(t) = a.early_attempt {
-                heap.push(Reverse(Pending::new(start_unix, t, i, Kind::Early)));
-            }
-        }
-    }
-
-    let issuer = Issuer::new(
-        crate::rng::splitmix64(cfg.seed ^ crate::rng::splitmix64(shard)),
-        IssuerConfig::default(),
-        policy,
-        start_unix,
-    )
-    .map_err(|e| Error::Issuer(e.to_string()))?;
+    let mut heap = schedule(cfg, &pop, &model, &table, indices, start_unix, &mut report);
+    let issuer = shard_issuer(cfg, shard, policy, start_unix)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -335,7 +313,14 @@ fn run(
     });
     let mut desks = Desks::new(cfg.desk.clerks_per_center)?;
     let retained = Cell::new(sim_issuer::issuer::Retained::default());
-    let shards = cfg.shards as f64;
+    let world = World {
+        cfg,
+        pop: &pop,
+        model: &model,
+        table: &table,
+        start_unix,
+        end_unix,
+    };
     let result: Result<(), Error> = local.block_on(&rt, async {
         let gate = Rc::new(Gate::new(issuer, cfg.issuer.clone(), start_unix));
         while let Some(Reverse(p)) = heap.pop() {
@@ -347,120 +332,7 @@ fn run(
             progress
                 .day
                 .store(vtime::local_day(at, off), Ordering::Relaxed);
-            let r = pop.resident(i);
-            let a = match model.decide(cfg.seed, &r, &table) {
-                Decision::Applies(a) => a,
-                Decision::DoesNot(_) => continue,
-            };
-            let attempt = match kind {
-                Kind::Early => 0,
-                Kind::Main(n) => n + 1,
-            };
-            let in_app = (r.card == CardType::Ic || (a.swaps_card && kind != Kind::Early))
-                && online.is_some_and(|o| at >= o)
-                && (a.channel == Channel::Remote || r.card == CardType::Ic);
-            let mut start_after = Duration::ZERO;
-            if !in_app {
-                // The community center's queue.
-                let d = r.district();
-                let center = center_in_sample(
-                    &cfg.desk,
-                    d,
-                    i,
-                    pop.expected_residents(d) / shards,
-                    pop.expected_region_residents(d.region) / shards,
-                );
-                let mut rng = rng_for(cfg.seed, i ^ (u64::from(attempt) << 48), Stream::Desk);
-                let service = cfg.desk.service.sample_millis(&mut rng);
-                let closes = model.desk_closes_at(at) * 1000;
-                match desks.arrive(center, at * 1000, service, Some(closes))? {
-                    Visit::Served { wait, .. } => {
-                        shared
-                            .report
-                            .borrow_mut()
-                            .record_desk_wait(day_of(at, off), u64::try_from(wait).unwrap_or(0));
-                        start_after = Duration::from_millis(u64::try_from(wait).unwrap_or(0));
-                    }
-                    Visit::TurnedAway { .. } => {
-                        shared
-                            .report
-                            .borrow_mut()
-                            .record_refusal(day_of(at, off), "desk_closed_come_back");
-                        if let Kind::Main(n) = kind {
-                            heap.push(Reverse(Pending::new(
-                                start_unix,
-                                next_working_day(at, off),
-                                i,
-                                Kind::Main(n + 1),
-                            )));
-                        }
-                        continue;
-                    }
-                }
-            }
-            // The issuer's registry copy of the resident, derived now (see `Shared::done`).
-            if flows::ensure_registered(&gate, cfg.seed, &r).is_err() {
-                // The only refusal is a duplicate: random-digit RRNs drawn independently
-                // for 10^5+ residents collide now and then (the population generator does not
-                // deduplicate them), and the registry holds one resident per RRN at a time.
-                // The resident is skipped and counted; a replay alone would not collide.
-                shared
-                    .report
-                    .borrow_mut()
-                    .record_failure(day_of(at, off), "duplicate_rrn_in_population");
-                continue;
-            }
-            *shared.live.borrow_mut().entry(i).or_default() += 1;
-            let swap = a.swaps_card && kind != Kind::Early;
-            let (gate, task_shared, flows_cfg, seed, end_unix) = (
-                gate.clone(),
-                shared.clone(),
-                cfg.flows.clone(),
-                cfg.seed,
-                end_unix,
-            );
-            shared.in_flight.set(shared.in_flight.get() + 1);
-            tokio::task::spawn_local(async move {
-                let shared = task_shared;
-                tokio::time::sleep(start_after).await;
-                // The flows' futures are boxed so that a task waiting in a desk queue, or
-                // for a card loss months away, holds a few hundred bytes, not the ~3 KB of
-                // the largest flow state: at 10M residents tens of thousands wait at once.
-                let mut refusals = Vec::new();
-                let outcome = if in_app {
-                    Box::pin(flows::ic_tap(
-                        &gate,
-                        seed,
-                        &r,
-                        &flows_cfg,
-                        attempt,
-                        &mut refusals,
-                    ))
-                    .await
-                } else {
-                    Box::pin(flows::desk_qr(&gate, seed, &r, attempt, swap)).await
-                };
-                let issued = match &outcome {
-                    flows::Outcome::Issued {
-                        document_number, ..
-                    } => Some(document_number.clone()),
-                    _ => None,
-                };
-                shared.record(&gate, &r, at, attempt, &refusals, outcome);
-                if let Some(doc) = issued {
-                    let lost_card = Box::pin(lose_card(
-                        &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
-                    ))
-                    .await;
-                    if !lost_card {
-                        Box::pin(phone_event(
-                            &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix, online,
-                        ))
-                        .await;
-                    }
-                }
-                shared.done(&gate, r.index);
-            });
+            world.arrive(&gate, &shared, &mut desks, &mut heap, at, i, kind)?;
             progress.flows.store(shared.flows.get(), Ordering::Relaxed);
         }
         while shared.in_flight.get() > 0 {
@@ -482,6 +354,252 @@ fn run(
         flows: shared.flows.get(),
         trace: shared.trace.into_inner(),
     })
+}
+
+/// Decides every resident of the slice and keeps only (time, index, kind) of each arrival;
+/// counts the eligible residents in `report`.
+fn schedule(
+    cfg: &SimConfig,
+    pop: &Population,
+    model: &ArrivalModel,
+    table: &OpeningTable,
+    indices: std::ops::Range<u64>,
+    start_unix: UnixTime,
+    report: &mut Report,
+) -> BinaryHeap<Reverse<Pending>> {
+    let mut heap = BinaryHeap::new();
+    for i in indices {
+        let r = pop.resident(i);
+        if r.card != CardType::None && r.age_on(cfg.end) >= i32::from(cfg.arrival.min_age) {
+            report.record_eligible(r.region());
+        }
+        if let Decision::Applies(a) = model.decide(cfg.seed, &r, table) {
+            heap.push(Reverse(Pending::new(start_unix, a.at, i, Kind::Main(0))));
+            if let Some(t) = a.early_attempt {
+                heap.push(Reverse(Pending::new(start_unix, t, i, Kind::Early)));
+            }
+        }
+    }
+    heap
+}
+
+/// The shard's issuer, seeded from the run's seed and the shard number.
+fn shard_issuer(
+    cfg: &SimConfig,
+    shard: u64,
+    policy: Policy,
+    start_unix: UnixTime,
+) -> Result<Issuer, Error> {
+    Issuer::new(
+        crate::rng::splitmix64(cfg.seed ^ crate::rng::splitmix64(shard)),
+        IssuerConfig::default(),
+        policy,
+        start_unix,
+    )
+    .map_err(|e| Error::Issuer(e.to_string()))
+}
+
+/// What every arrival of a shard is decided against.
+struct World<'a> {
+    cfg: &'a SimConfig,
+    pop: &'a Population,
+    model: &'a ArrivalModel,
+    table: &'a OpeningTable,
+    start_unix: UnixTime,
+    end_unix: UnixTime,
+}
+
+impl World<'_> {
+    /// Resident `i` arrives at `at`: through the desk's queue unless they apply in the app,
+    /// then their flow runs as a task of its own.
+    #[allow(clippy::too_many_arguments)]
+    fn arrive(
+        &self,
+        gate: &Rc<Gate>,
+        shared: &Rc<Shared>,
+        desks: &mut Desks,
+        heap: &mut BinaryHeap<Reverse<Pending>>,
+        at: UnixTime,
+        i: u64,
+        kind: Kind,
+    ) -> Result<(), Error> {
+        let (cfg, off) = (self.cfg, shared.off);
+        let r = self.pop.resident(i);
+        let a = match self.model.decide(cfg.seed, &r, self.table) {
+            Decision::Applies(a) => a,
+            Decision::DoesNot(_) => return Ok(()),
+        };
+        let attempt = match kind {
+            Kind::Early => 0,
+            Kind::Main(n) => n + 1,
+        };
+        let online = self.table.online;
+        let in_app = (r.card == CardType::Ic || (a.swaps_card && kind != Kind::Early))
+            && online.is_some_and(|o| at >= o)
+            && (a.channel == Channel::Remote || r.card == CardType::Ic);
+        let start_after = if in_app {
+            Duration::ZERO
+        } else {
+            match self.desk_visit(shared, desks, &r, at, attempt)? {
+                Some(wait) => wait,
+                None => {
+                    if let Kind::Main(n) = kind {
+                        heap.push(Reverse(Pending::new(
+                            self.start_unix,
+                            next_working_day(at, off),
+                            i,
+                            Kind::Main(n + 1),
+                        )));
+                    }
+                    return Ok(());
+                }
+            }
+        };
+        // The issuer's registry copy of the resident, derived now (see `Shared::done`).
+        if flows::ensure_registered(gate, cfg.seed, &r).is_err() {
+            // The only refusal is a duplicate: random-digit RRNs drawn independently
+            // for 10^5+ residents collide now and then (the population generator does not
+            // deduplicate them), and the registry holds one resident per RRN at a time.
+            // The resident is skipped and counted; a replay alone would not collide.
+            shared
+                .report
+                .borrow_mut()
+                .record_failure(day_of(at, off), "duplicate_rrn_in_population");
+            return Ok(());
+        }
+        *shared.live.borrow_mut().entry(i).or_default() += 1;
+        let task = FlowTask {
+            gate: gate.clone(),
+            shared: shared.clone(),
+            flows_cfg: cfg.flows.clone(),
+            seed: cfg.seed,
+            end_unix: self.end_unix,
+            online,
+            at,
+            attempt,
+            in_app,
+            swap: a.swaps_card && kind != Kind::Early,
+            start_after,
+        };
+        shared.in_flight.set(shared.in_flight.get() + 1);
+        tokio::task::spawn_local(task.run(r));
+        Ok(())
+    }
+
+    /// The community center's queue: `Some(wait)` once a clerk calls the resident, `None`
+    /// if the desk closes first (counted; they come back the next working day).
+    fn desk_visit(
+        &self,
+        shared: &Shared,
+        desks: &mut Desks,
+        r: &crate::population::Resident,
+        at: UnixTime,
+        attempt: u32,
+    ) -> Result<Option<Duration>, Error> {
+        let (cfg, off) = (self.cfg, shared.off);
+        let shards = cfg.shards as f64;
+        let d = r.district();
+        let center = center_in_sample(
+            &cfg.desk,
+            d,
+            r.index,
+            self.pop.expected_residents(d) / shards,
+            self.pop.expected_region_residents(d.region) / shards,
+        );
+        let mut rng = rng_for(cfg.seed, r.index ^ (u64::from(attempt) << 48), Stream::Desk);
+        let service = cfg.desk.service.sample_millis(&mut rng);
+        let closes = self.model.desk_closes_at(at) * 1000;
+        Ok(
+            match desks.arrive(center, at * 1000, service, Some(closes))? {
+                Visit::Served { wait, .. } => {
+                    shared
+                        .report
+                        .borrow_mut()
+                        .record_desk_wait(day_of(at, off), u64::try_from(wait).unwrap_or(0));
+                    Some(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+                }
+                Visit::TurnedAway { .. } => {
+                    shared
+                        .report
+                        .borrow_mut()
+                        .record_refusal(day_of(at, off), "desk_closed_come_back");
+                    None
+                }
+            },
+        )
+    }
+}
+
+/// One resident's flow and what follows it (a lost card, a lost or changed phone), run as a
+/// task of the shard's runtime.
+struct FlowTask {
+    gate: Rc<Gate>,
+    shared: Rc<Shared>,
+    flows_cfg: FlowConfig,
+    seed: u64,
+    end_unix: UnixTime,
+    online: Option<UnixTime>,
+    at: UnixTime,
+    attempt: u32,
+    in_app: bool,
+    swap: bool,
+    start_after: Duration,
+}
+
+impl FlowTask {
+    async fn run(self, r: crate::population::Resident) {
+        let FlowTask {
+            gate,
+            shared,
+            flows_cfg,
+            seed,
+            end_unix,
+            online,
+            at,
+            attempt,
+            in_app,
+            swap,
+            start_after,
+        } = self;
+        tokio::time::sleep(start_after).await;
+        // The flows' futures are boxed so that a task waiting in a desk queue, or
+        // for a card loss months away, holds a few hundred bytes, not the ~3 KB of
+        // the largest flow state: at 10M residents tens of thousands wait at once.
+        let mut refusals = Vec::new();
+        let outcome = if in_app {
+            Box::pin(flows::ic_tap(
+                &gate,
+                seed,
+                &r,
+                &flows_cfg,
+                attempt,
+                &mut refusals,
+            ))
+            .await
+        } else {
+            Box::pin(flows::desk_qr(&gate, seed, &r, attempt, swap)).await
+        };
+        let issued = match &outcome {
+            flows::Outcome::Issued {
+                document_number, ..
+            } => Some(document_number.clone()),
+            _ => None,
+        };
+        shared.record(&gate, &r, at, attempt, &refusals, outcome);
+        if let Some(doc) = issued {
+            let lost_card = Box::pin(lose_card(
+                &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
+            ))
+            .await;
+            if !lost_card {
+                Box::pin(phone_event(
+                    &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix, online,
+                ))
+                .await;
+            }
+        }
+        shared.done(&gate, r.index);
+    }
 }
 
 /// With the configured probability, the holder loses the card some days after issuance:

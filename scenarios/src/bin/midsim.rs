@@ -656,7 +656,7 @@ fn bench(
             Some(RolloutRun::new(
                 p,
                 report.run.population_size,
-                format!("{:?}", report.run.end),
+                report.run.end.to_string(),
                 report.totals().issued,
                 wall,
                 &report.crypto_ops,
