@@ -214,16 +214,16 @@ fn main() -> anyhow::Result<()> {
             out,
         } => {
             let memory = if no_memory { Vec::new() } else { memory };
-            bench(
+            bench(&BenchOpts {
                 seed,
                 flows,
                 rounds,
-                &crypto,
-                &memory,
-                &memory_end,
-                !no_rollout,
-                &out,
-            )
+                crypto,
+                memory,
+                memory_end,
+                whole_rollout: !no_rollout,
+                out,
+            })
         }
     }
 }
@@ -310,9 +310,34 @@ fn rollout(
     let threads = threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, shards.len());
+    let started = Instant::now();
+    let results = run_shards(&cfg, &shards, threads, quiet, started);
+    let elapsed = started.elapsed().as_secs_f64();
+    let (report, flows, failures) = merge_shards(&args, &cfg, results)?;
+    write_report(&report, out)?;
+    print_summary(&cfg, &report, flows, elapsed, threads, out);
+    if failures > 0 {
+        anyhow::bail!(
+            "{failures} flow(s) failed unexpectedly; the replay commands of the first 10 are printed above"
+        );
+    }
+    Ok(())
+}
+
+/// A shard's result with its wall time in seconds.
+type ShardRun = (u64, anyhow::Result<(ShardResult, f64)>);
+
+/// Runs `shards` on `threads` worker threads, each taking the next shard when it is free,
+/// with a progress bar over virtual days (hidden when `quiet`).
+fn run_shards(
+    cfg: &SimConfig,
+    shards: &[u64],
+    threads: usize,
+    quiet: bool,
+    started: Instant,
+) -> Vec<ShardRun> {
     let progress: Vec<Progress> = shards.iter().map(|_| Progress::default()).collect();
     let next = AtomicU64::new(0);
-    let started = Instant::now();
     let start_day = scenarios::vtime::day_of_date(sim::START);
     let end_day = scenarios::vtime::day_of_date(cfg.end) + 1;
     let bar = if quiet {
@@ -325,7 +350,7 @@ fn rollout(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let done = std::sync::atomic::AtomicBool::new(false);
-    let results: Vec<(u64, anyhow::Result<(ShardResult, f64)>)> = std::thread::scope(|s| {
+    let results = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
@@ -334,7 +359,7 @@ fn rollout(
                         let k = next.fetch_add(1, Ordering::Relaxed) as usize;
                         let Some(&index) = shards.get(k) else { break };
                         let t0 = Instant::now();
-                        let r = sim::run_shard(&cfg, index, &progress[k])
+                        let r = sim::run_shard(cfg, index, &progress[k])
                             .map(|r| (r, t0.elapsed().as_secs_f64()))
                             .map_err(anyhow::Error::from);
                         progress[k].day.store(end_day, Ordering::Relaxed);
@@ -346,21 +371,7 @@ fn rollout(
             .collect();
         s.spawn(|| {
             while !done.load(Ordering::Relaxed) {
-                let day_sum: i64 = progress
-                    .iter()
-                    .map(|p| p.day.load(Ordering::Relaxed).clamp(start_day, end_day) - start_day)
-                    .sum();
-                let flows: u64 = progress
-                    .iter()
-                    .map(|p| p.flows.load(Ordering::Relaxed))
-                    .sum();
-                let avg = day_sum / progress.len().max(1) as i64;
-                let date = scenarios::vtime::date_of_day(start_day + avg)
-                    .map(|d| d.to_string())
-                    .unwrap_or_default();
-                let rate = flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                bar.set_position(u64::try_from(avg).unwrap_or(0));
-                bar.set_message(format!("virtual {date} | {flows} flows, {rate:.0}/s"));
+                show_progress(&bar, &progress, start_day, end_day, started);
                 std::thread::sleep(Duration::from_millis(200));
             }
         });
@@ -372,8 +383,42 @@ fn rollout(
         all
     });
     bar.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut results = results;
+    results
+}
+
+/// The bar at the shards' mean virtual day, with the flows run so far and their rate.
+fn show_progress(
+    bar: &indicatif::ProgressBar,
+    progress: &[Progress],
+    start_day: i64,
+    end_day: i64,
+    started: Instant,
+) {
+    let day_sum: i64 = progress
+        .iter()
+        .map(|p| p.day.load(Ordering::Relaxed).clamp(start_day, end_day) - start_day)
+        .sum();
+    let flows: u64 = progress
+        .iter()
+        .map(|p| p.flows.load(Ordering::Relaxed))
+        .sum();
+    let avg = day_sum / progress.len().max(1) as i64;
+    let date = scenarios::vtime::date_of_day(start_day + avg)
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let rate = flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+    bar.set_position(u64::try_from(avg).unwrap_or(0));
+    bar.set_message(format!("virtual {date} | {flows} flows, {rate:.0}/s"));
+}
+
+/// Merges the shards' reports in shard order, with each shard's wall clock; prints the
+/// replay command of the first failed flows. Gives the report, the flows run and the
+/// number of failed flows.
+fn merge_shards(
+    args: &RunArgs,
+    cfg: &SimConfig,
+    mut results: Vec<ShardRun>,
+) -> anyhow::Result<(Report, u64, usize)> {
     results.sort_by_key(|(i, _)| *i);
     let mut merged: Option<Report> = None;
     let mut flows = 0u64;
@@ -408,8 +453,18 @@ fn rollout(
             Some(m) => m.merge(&report).context("merging shard reports")?,
         }
     }
-    let report = merged.context("no shard ran")?;
-    write_report(&report, out)?;
+    Ok((merged.context("no shard ran")?, flows, failures))
+}
+
+/// The run's summary lines.
+fn print_summary(
+    cfg: &SimConfig,
+    report: &Report,
+    flows: u64,
+    elapsed: f64,
+    threads: usize,
+    out: &Path,
+) {
     let t = report.totals();
     println!(
         "rollout to {}: {} residents, {} flows in {:.1} s wall ({:.0} flows/s on {} threads); {} issued ({} eligible), {} refused, {} failed",
@@ -442,12 +497,6 @@ fn rollout(
         "report written to {}/ (report.json, wall-clock.json, report.html)",
         out.display()
     );
-    if failures > 0 {
-        anyhow::bail!(
-            "{failures} flow(s) failed unexpectedly; the replay commands of the first 10 are printed above"
-        );
-    }
-    Ok(())
 }
 
 fn write_report(report: &Report, out: &Path) -> anyhow::Result<()> {
@@ -539,17 +588,33 @@ fn provider_named(name: &str) -> anyhow::Result<&'static protocol::crypto::Crypt
     })
 }
 
-fn bench(
+/// What `midsim bench` was asked to measure.
+struct BenchOpts {
     seed: u64,
     flows: usize,
     rounds: usize,
-    crypto: &[String],
-    memory: &[u64],
-    memory_end: &str,
+    crypto: Vec<String>,
+    memory: Vec<u64>,
+    memory_end: String,
     whole_rollout: bool,
-    out: &Path,
-) -> anyhow::Result<()> {
+    out: PathBuf,
+}
+
+fn bench(opts: &BenchOpts) -> anyhow::Result<()> {
     use scenarios::bench::{self, BenchConfig, BenchReport, MemoryRun, RolloutRun};
+    let BenchOpts {
+        seed,
+        flows,
+        rounds,
+        crypto,
+        memory,
+        memory_end,
+        whole_rollout,
+        out,
+    } = opts;
+    let (seed, flows, rounds, whole_rollout) = (*seed, *flows, *rounds, *whole_rollout);
+    let memory_end = memory_end.as_str();
+    let out = out.as_path();
     let providers: Vec<_> = if crypto.is_empty() {
         protocol::crypto::CryptoProvider::available().to_vec()
     } else {
