@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::oid4vci::{
-    CredentialRequest, CredentialResponse, ErrorResponse, NonceResponse, TokenRequest,
-    TokenResponse,
+    CredentialOffer, CredentialRequest, CredentialResponse, ErrorResponse, NonceResponse,
+    TokenRequest, TokenResponse,
 };
 
 /// Seconds since 1970-01-01T00:00:00Z: the one time type of the workspace. No actor reads a
@@ -22,6 +22,11 @@ pub type UnixTime = i64;
 /// Closed on purpose: every transport handles every endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IssuerRequest {
+    /// `GET {credential_offer_uri}`: a desk's offer by reference (OID4VCI §4.1.3).
+    Offer {
+        /// The URL the QR code named.
+        uri: String,
+    },
     /// `POST /nonce` (OID4VCI §7).
     Nonce,
     /// `POST /token` (OID4VCI §6).
@@ -45,6 +50,7 @@ impl IssuerRequest {
     /// failure kinds.
     pub fn endpoint(&self) -> &'static str {
         match self {
+            Self::Offer { .. } => "offer",
             Self::Nonce => "nonce",
             Self::Token(_) => "token",
             Self::Credential { .. } => "credential",
@@ -57,6 +63,8 @@ impl IssuerRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IssuerReply {
+    /// A credential offer fetched by reference.
+    Offer(CredentialOffer),
     /// A nonce.
     Nonce(NonceResponse),
     /// An access token.
@@ -75,6 +83,7 @@ impl IssuerReply {
     /// The reply's short name, for logs.
     pub fn name(&self) -> &'static str {
         match self {
+            Self::Offer(_) => "offer",
             Self::Nonce(_) => "nonce",
             Self::Token(_) => "token",
             Self::Credential(_) => "credential",

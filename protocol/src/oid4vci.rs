@@ -209,19 +209,66 @@ impl CredentialOffer {
         format!("{OFFER_SCHEME}?credential_offer={}", percent_encode(&json))
     }
 
-    /// Parse an offer URI (by value; `credential_offer_uri` by reference is not supported).
+    /// `openid-credential-offer://?credential_offer_uri=<percent-encoded URL>`: the offer by
+    /// reference (§4.1.3), which the wallet fetches with `GET url`. A QR code of it is a
+    /// fraction of the size of one holding the offer itself.
+    pub fn reference_uri(url: &str) -> String {
+        format!(
+            "{OFFER_SCHEME}?credential_offer_uri={}",
+            percent_encode(url)
+        )
+    }
+
+    /// Parse an offer URI by value (see [`parse_offer_uri`] for both forms).
     pub fn from_uri(uri: &str) -> Result<Self, Error> {
-        let query = uri
-            .strip_prefix(OFFER_SCHEME)
-            .and_then(|r| r.strip_prefix('?'))
-            .ok_or(Oid4vciError::Malformed("credential offer URI scheme"))?;
-        let value = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("credential_offer="))
-            .ok_or(Oid4vciError::Malformed("credential_offer parameter"))?;
-        let json =
-            percent_decode(value).ok_or(Oid4vciError::Malformed("credential_offer encoding"))?;
-        serde_json::from_str(&json).map_err(|_| Oid4vciError::Malformed("credential_offer").into())
+        match parse_offer_uri(uri)? {
+            OfferUri::ByValue(o) => Ok(o),
+            OfferUri::ByReference(_) => {
+                Err(Oid4vciError::Malformed("credential_offer parameter").into())
+            }
+        }
+    }
+}
+
+/// An offer URI as a QR code carries it (§4.1.3): the offer itself, or where to fetch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferUri {
+    /// `credential_offer=`: the offer.
+    ByValue(CredentialOffer),
+    /// `credential_offer_uri=`: an `https` URL to `GET` the offer from.
+    ByReference(String),
+}
+
+/// Parse an `openid-credential-offer://` URI in either form (§4.1.3); exactly one of
+/// `credential_offer` and `credential_offer_uri` must be present.
+pub fn parse_offer_uri(uri: &str) -> Result<OfferUri, Error> {
+    let query = uri
+        .strip_prefix(OFFER_SCHEME)
+        .and_then(|r| r.strip_prefix('?'))
+        .ok_or(Oid4vciError::Malformed("credential offer URI scheme"))?;
+    let by_value = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("credential_offer="));
+    let by_ref = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("credential_offer_uri="));
+    match (by_value, by_ref) {
+        (Some(value), None) => {
+            let json = percent_decode(value)
+                .ok_or(Oid4vciError::Malformed("credential_offer encoding"))?;
+            serde_json::from_str(&json)
+                .map(OfferUri::ByValue)
+                .map_err(|_| Oid4vciError::Malformed("credential_offer").into())
+        }
+        (None, Some(value)) => {
+            let url = percent_decode(value)
+                .ok_or(Oid4vciError::Malformed("credential_offer_uri encoding"))?;
+            if !url.starts_with("https://") || url.len() > 2048 {
+                return Err(Oid4vciError::Malformed("credential_offer_uri").into());
+            }
+            Ok(OfferUri::ByReference(url))
+        }
+        _ => Err(Oid4vciError::Malformed("credential_offer parameter").into()),
     }
 }
 

@@ -660,7 +660,7 @@ pub async fn desk_qr(
         Err(_) => return overloaded("desk_offer"),
     };
     // The desk's screen shows the offer as a QR code; the phone's camera reads it.
-    let qr = match sim_issuer::qr::offer_qr_screen(&offer.uri) {
+    let qr = match sim_issuer::qr::offer_qr_screen(&offer.reference_uri) {
         Ok(img) => img,
         Err(e) => return Outcome::Failed("qr_offer".into(), e.to_string()),
     };

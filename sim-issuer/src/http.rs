@@ -3,6 +3,7 @@
 //! | method and path | body | answer |
 //! |---|---|---|
 //! | `GET /.well-known/openid-credential-issuer` | | [`IssuerMetadata`](protocol::oid4vci::IssuerMetadata) |
+//! | `GET /credential-offer/{id}` | | a desk's [`CredentialOffer`](protocol::oid4vci::CredentialOffer) by reference |
 //! | `POST /nonce` | | [`NonceResponse`](protocol::oid4vci::NonceResponse) |
 //! | `POST /token` | [`TokenRequest`] | [`TokenResponse`](protocol::oid4vci::TokenResponse) |
 //! | `POST /credential` (`Authorization: Bearer`) | [`CredentialRequest`] | [`CredentialResponse`](protocol::oid4vci::CredentialResponse) |
@@ -82,8 +83,11 @@ pub struct DeskOfferBody {
 /// Answer of `POST /desk/offer`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeskOfferAnswer {
-    /// The offer URI shown in the QR code.
+    /// The offer URI by value.
     pub uri: String,
+    /// The offer URI by reference, which the QR code shows.
+    #[serde(default)]
+    pub reference_uri: String,
     /// The tx_code (the desk tells it to the holder; it is not in the QR code).
     pub tx_code: String,
     /// When the offer expires.
@@ -133,6 +137,7 @@ pub struct IcCardAnswer {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/.well-known/openid-credential-issuer", get(metadata))
+        .route("/credential-offer/{id}", get(offer_by_reference))
         .route("/nonce", post(nonce))
         .route("/token", post(token))
         .route("/credential", post(credential))
@@ -237,6 +242,13 @@ async fn metadata(State(s): State<AppState>) -> Response {
     Json(lock(&s.issuer).core().metadata()).into_response()
 }
 
+async fn offer_by_reference(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let now = (s.clock)();
+    let issuer = lock(&s.issuer);
+    let url = format!("{}/credential-offer/{id}", issuer.core().config().base_url);
+    answer(issuer.core().offer_by_reference(&url, now))
+}
+
 async fn nonce(State(s): State<AppState>) -> Response {
     let now = (s.clock)();
     answer(call(&s, move |i| i.nonce(now)).await)
@@ -313,8 +325,9 @@ async fn desk_offer(
     .await;
     answer(offer.and_then(|o| {
         Ok(DeskOfferAnswer {
-            qr_png: oid4vci::b64url(&crate::qr::offer_qr_png(&o.uri)?),
+            qr_png: oid4vci::b64url(&crate::qr::offer_qr_png(&o.reference_uri)?),
             uri: o.uri,
+            reference_uri: o.reference_uri,
             tx_code: o.tx_code,
             expires_at: o.expires_at,
         })

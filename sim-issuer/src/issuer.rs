@@ -38,8 +38,11 @@ pub use crate::config::{InPersonCheck, IssuerConfig};
 pub struct DeskOffer {
     /// The offer.
     pub offer: CredentialOffer,
-    /// `openid-credential-offer://?credential_offer=…`, to be shown as a QR code.
+    /// `openid-credential-offer://?credential_offer=…`: the offer by value.
     pub uri: String,
+    /// `openid-credential-offer://?credential_offer_uri=…`: the offer by reference, the
+    /// form the desk shows as a QR code (a version-6-to-8 code instead of version 16).
+    pub reference_uri: String,
     /// The transaction code, told to the holder on a second channel (never in the QR).
     pub tx_code: String,
     /// When the pre-authorized code expires.
@@ -255,6 +258,8 @@ pub struct Issuer {
     registry: Registry,
     rng: ChaCha20Rng,
     offers: BTreeMap<String, Offer>,
+    /// Offers by reference: the id in `credential_offer_uri` → the pre-authorized code.
+    offer_refs: BTreeMap<String, String>,
     tokens: BTreeMap<String, AccessGrant>,
     nonces: BTreeMap<String, NonceState>,
     credentials: Credentials,
@@ -280,6 +285,13 @@ fn fingerprint(endpoint: &str, body: &impl Serialize) -> [u8; 32] {
     protocol::crypto::sha256_parts(&[endpoint.as_bytes(), &[0], &json])
 }
 
+/// The id of an offer by reference: 128 bits of the SHA-256 of its pre-authorized code, so
+/// it gives nothing of the code away and draws nothing from the issuer's RNG.
+fn offer_ref(code: &str) -> String {
+    let h = protocol::crypto::sha256_parts(&[b"offer-ref", &[0], code.as_bytes()]);
+    oid4vci::b64url(&h[..16])
+}
+
 fn lds_date(d: Date) -> Option<lds::Date> {
     lds::Date::new(u16::try_from(d.year()).ok()?, d.month() as u8, d.day())
 }
@@ -301,6 +313,7 @@ impl Issuer {
             registry: Registry::new(),
             rng,
             offers: BTreeMap::new(),
+            offer_refs: BTreeMap::new(),
             tokens: BTreeMap::new(),
             nonces: BTreeMap::new(),
             credentials: Credentials::default(),
@@ -443,7 +456,10 @@ impl Issuer {
                 break;
             };
             match what {
-                Expiring::Offer(k) => self.offers.remove(&k).map(|_| ()),
+                Expiring::Offer(k) => {
+                    self.offer_refs.remove(&offer_ref(&k));
+                    self.offers.remove(&k).map(|_| ())
+                }
                 Expiring::Token(k) => self.tokens.remove(&k).map(|_| ()),
                 Expiring::Idempotency(k) => self.idempotency.remove(&k).map(|_| ()),
             };
@@ -666,11 +682,55 @@ impl Issuer {
                 },
             },
         };
+        let id = offer_ref(&offer.grants.pre_authorized_code.pre_authorized_code);
+        self.offer_refs.insert(
+            id.clone(),
+            offer.grants.pre_authorized_code.pre_authorized_code.clone(),
+        );
         Ok(DeskOffer {
             uri: offer.to_uri(),
+            reference_uri: CredentialOffer::reference_uri(&self.offer_url(&id)),
             offer,
             tx_code,
             expires_at,
+        })
+    }
+
+    /// Where an offer by reference is fetched from: `{base_url}/credential-offer/{id}`.
+    fn offer_url(&self, id: &str) -> String {
+        format!("{}/credential-offer/{id}", self.config.base_url)
+    }
+
+    /// `GET /credential-offer/{id}` (OID4VCI §4.1.3): the desk's offer by reference, while
+    /// it can still be redeemed. `url` is the whole `credential_offer_uri`.
+    pub fn offer_by_reference(&self, url: &str, now: UnixTime) -> Result<CredentialOffer, Error> {
+        let id = url
+            .strip_prefix(&self.offer_url(""))
+            .ok_or(Error::UnknownOffer)?;
+        let code = self.offer_refs.get(id).ok_or(Error::UnknownOffer)?;
+        let o = self.offers.get(code).ok_or(Error::UnknownOffer)?;
+        if o.used {
+            return Err(Error::OfferUsed);
+        }
+        if o.burned {
+            return Err(Error::OfferBurned);
+        }
+        if now > o.expires_at {
+            return Err(Error::OfferExpired);
+        }
+        Ok(CredentialOffer {
+            credential_issuer: self.config.base_url.clone(),
+            credential_configuration_ids: vec![MRRC_CONFIGURATION_ID.into()],
+            grants: OfferGrants {
+                pre_authorized_code: PreAuthorizedGrant {
+                    pre_authorized_code: code.clone(),
+                    tx_code: Some(TxCodeSpec {
+                        input_mode: "numeric".into(),
+                        length: o.tx_code.len() as u8,
+                        description: "Told to you by the clerk".into(),
+                    }),
+                },
+            },
         })
     }
 

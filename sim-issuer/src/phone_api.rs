@@ -28,6 +28,7 @@ impl Issuer {
         now: UnixTime,
     ) -> Result<IssuerReply, Error> {
         Ok(match request {
+            IssuerRequest::Offer { uri } => IssuerReply::Offer(self.offer_by_reference(uri, now)?),
             IssuerRequest::Nonce => IssuerReply::Nonce(self.nonce(now)?),
             IssuerRequest::Token(t) => IssuerReply::Token(self.token(idempotency_key, t, now)?),
             IssuerRequest::Credential {

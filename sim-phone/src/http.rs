@@ -106,6 +106,12 @@ impl HttpIssuer {
     fn request(&self, key: &str, req: &IssuerRequest) -> Option<RequestBuilder> {
         let url = |p: &str| format!("{}{p}", self.base);
         Some(match req {
+            // The offer's URL names the issuer by its identifier; the path goes to this
+            // client's base (the same server in tests and on loopback).
+            IssuerRequest::Offer { uri } => {
+                let path = uri.splitn(4, '/').nth(3)?;
+                self.client.get(url(&format!("/{path}")))
+            }
             IssuerRequest::Nonce => self.client.post(url("/nonce")),
             IssuerRequest::Token(t) => self
                 .client
@@ -160,6 +166,7 @@ impl HttpIssuer {
             });
         }
         let parsed = match req {
+            IssuerRequest::Offer { .. } => serde_json::from_slice(&body).map(IssuerReply::Offer),
             IssuerRequest::Nonce => serde_json::from_slice(&body).map(IssuerReply::Nonce),
             IssuerRequest::Token(_) => serde_json::from_slice(&body).map(IssuerReply::Token),
             IssuerRequest::Credential { .. } => {

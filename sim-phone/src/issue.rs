@@ -1,8 +1,9 @@
 //! Getting a mobile ID, both routes, as one sans-IO state machine ([`IssueFlow`]).
 //!
 //! QR download ([`IssueFlow::qr`]): the shell scans the desk's QR image with the camera and
-//! hands over the text; the offer is parsed and checked ([`parse_offer`]: our issuer, the
-//! mobile ID configuration, a pre-authorized code), the holder types the transaction code
+//! hands over the text; the offer, given by value or fetched by reference from our issuer
+//! ([`read_offer_uri`]), is checked ([`check_offer`]: our issuer, the mobile ID
+//! configuration, a pre-authorized code), the holder types the transaction code
 //! the clerk gave, and the token request carries both. Then the common tail below.
 //!
 //! Tap-to-issue ([`IssueFlow::tap`]), around [`TapRead`]:
@@ -123,6 +124,8 @@ pub enum IssueState {
     Idle,
     /// QR route: waiting for a scan of the desk's QR code.
     Scan,
+    /// QR route: fetching an offer the QR code named by reference.
+    FetchingOffer,
     /// QR route: waiting for the transaction code.
     TxCode,
     /// Waiting for the first nonce.
@@ -249,18 +252,11 @@ impl IssueFlow {
                     .push_back(IssueOutput::Show(UiEvent::QrUnreadable));
             }
             IssueEvent::Scanned(text) if self.state == IssueState::Scan => {
-                match parse_offer(&text, &self.cfg.issuer) {
-                    Ok(offer) => {
-                        let len = offer.tx_code_length;
-                        self.offer = Some(offer);
-                        match len {
-                            Some(length) => {
-                                self.state = IssueState::TxCode;
-                                self.queue
-                                    .push_back(IssueOutput::Show(UiEvent::EnterTxCode { length }));
-                            }
-                            None => self.redeem(None, rng),
-                        }
+                match read_offer_uri(&text, &self.cfg.issuer) {
+                    Ok(ScannedOffer::Offer(offer)) => self.offer_ready(offer, rng),
+                    Ok(ScannedOffer::Fetch(uri)) => {
+                        self.state = IssueState::FetchingOffer;
+                        self.call(IssuerRequest::Offer { uri }, rng);
                     }
                     Err(_) => self.queue.push_back(IssueOutput::Show(UiEvent::NotAnOffer)),
                 }
@@ -289,6 +285,20 @@ impl IssueFlow {
                 None => {}
             },
             IssueEvent::Issuer(reply) => self.on_reply(reply, now, rng, keystore),
+        }
+    }
+
+    /// A checked offer: ask for the transaction code if it needs one, else redeem it.
+    fn offer_ready(&mut self, offer: ParsedOffer, rng: &mut impl CryptoRngCore) {
+        let len = offer.tx_code_length;
+        self.offer = Some(offer);
+        match len {
+            Some(length) => {
+                self.state = IssueState::TxCode;
+                self.queue
+                    .push_back(IssueOutput::Show(UiEvent::EnterTxCode { length }));
+            }
+            None => self.redeem(None, rng),
         }
     }
 
@@ -362,7 +372,8 @@ impl IssueFlow {
     ) {
         if !matches!(
             self.state,
-            IssueState::FetchingNonce
+            IssueState::FetchingOffer
+                | IssueState::FetchingNonce
                 | IssueState::Token
                 | IssueState::ProofNonce
                 | IssueState::Credential
@@ -375,6 +386,14 @@ impl IssueFlow {
                 self.fail(UiEvent::IssuerUnreachable { detail: why })
             }
             (_, IssuerReply::Error(e)) => self.on_error(e, rng),
+            (IssueState::FetchingOffer, IssuerReply::Offer(o)) => {
+                match check_offer(o, &self.cfg.issuer) {
+                    Ok(offer) => self.offer_ready(offer, rng),
+                    Err(e) => self.fail(UiEvent::IssuerError {
+                        detail: format!("the fetched offer: {e}"),
+                    }),
+                }
+            }
             (IssueState::FetchingNonce, IssuerReply::Nonce(n)) => {
                 let challenge = oid4vci::aa_challenge(&n.c_nonce).to_vec();
                 self.card_nonce = Some(n.c_nonce);
@@ -539,16 +558,57 @@ impl std::fmt::Debug for ParsedOffer {
     }
 }
 
-/// Parse and check the text of a desk QR code (OID4VCI §4.1.3): an
-/// `openid-credential-offer://` URI from `expected_issuer`, offering the mobile resident
-/// card, with a pre-authorized code and, if any, a numeric transaction code of 1 to 12
-/// digits. Anything else is [`crate::Error::Offer`].
-pub fn parse_offer(text: &str, expected_issuer: &str) -> Result<ParsedOffer, crate::Error> {
+/// What the text of a desk QR code gives the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScannedOffer {
+    /// The offer itself, checked.
+    Offer(ParsedOffer),
+    /// The offer by reference: fetch it from this URL of our issuer.
+    Fetch(String),
+}
+
+/// Read the text of a desk QR code (OID4VCI §4.1.3): an `openid-credential-offer://` URI
+/// with the offer (checked as [`parse_offer`] does) or a `credential_offer_uri` on our
+/// issuer (`{expected_issuer}/…`). Anything else is [`crate::Error::Offer`].
+pub fn read_offer_uri(text: &str, expected_issuer: &str) -> Result<ScannedOffer, crate::Error> {
     let bad = |why: &str| crate::Error::Offer(why.to_owned());
     if text.len() > 8192 {
         return Err(bad("too long"));
     }
-    let offer = oid4vci::CredentialOffer::from_uri(text)?;
+    match oid4vci::parse_offer_uri(text)? {
+        oid4vci::OfferUri::ByValue(offer) => {
+            check_offer(offer, expected_issuer).map(ScannedOffer::Offer)
+        }
+        oid4vci::OfferUri::ByReference(url) => {
+            let ours = url
+                .strip_prefix(expected_issuer)
+                .is_some_and(|rest| rest.starts_with('/'));
+            if ours {
+                Ok(ScannedOffer::Fetch(url))
+            } else {
+                Err(bad("offer by reference from another issuer"))
+            }
+        }
+    }
+}
+
+/// Parse and check the text of a desk QR code holding the offer by value (OID4VCI §4.1.3):
+/// an `openid-credential-offer://` URI from `expected_issuer`, offering the mobile resident
+/// card, with a pre-authorized code and, if any, a numeric transaction code of 1 to 12
+/// digits. Anything else is [`crate::Error::Offer`].
+pub fn parse_offer(text: &str, expected_issuer: &str) -> Result<ParsedOffer, crate::Error> {
+    if text.len() > 8192 {
+        return Err(crate::Error::Offer("too long".into()));
+    }
+    check_offer(oid4vci::CredentialOffer::from_uri(text)?, expected_issuer)
+}
+
+/// Check an offer, scanned or fetched: see [`parse_offer`].
+pub fn check_offer(
+    offer: oid4vci::CredentialOffer,
+    expected_issuer: &str,
+) -> Result<ParsedOffer, crate::Error> {
+    let bad = |why: &str| crate::Error::Offer(why.to_owned());
     if offer.credential_issuer != expected_issuer {
         return Err(bad("from another issuer"));
     }

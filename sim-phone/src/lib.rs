@@ -42,8 +42,9 @@ pub use camera::Camera;
 pub use error::Error;
 pub use http::{HttpIssuer, RetryPolicy};
 pub use issue::{
-    parse_offer, refusal_message, region_name, IssueConfig, IssueEvent, IssueFlow, IssueOutput,
-    IssueState, IssuerClient, MobileId, ParsedOffer,
+    check_offer, parse_offer, read_offer_uri, refusal_message, region_name, IssueConfig,
+    IssueEvent, IssueFlow, IssueOutput, IssueState, IssuerClient, MobileId, ParsedOffer,
+    ScannedOffer,
 };
 pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]

@@ -101,6 +101,34 @@ fn offer_uri_round_trips() {
 }
 
 #[test]
+fn an_offer_by_reference_names_an_https_url_and_only_one_form_is_accepted() {
+    let url = "https://issuer.example/credential-offer/abc?x=1&y=2";
+    let uri = CredentialOffer::reference_uri(url);
+    assert_eq!(
+        uri,
+        "openid-credential-offer://?credential_offer_uri=https%3A%2F%2Fissuer.example%2Fcredential-offer%2Fabc%3Fx%3D1%26y%3D2"
+    );
+    assert_eq!(
+        parse_offer_uri(&uri).unwrap(),
+        OfferUri::ByReference(url.into())
+    );
+    assert!(
+        CredentialOffer::from_uri(&uri).is_err(),
+        "not an offer by value"
+    );
+    let o = offer();
+    assert_eq!(
+        parse_offer_uri(&o.to_uri()).unwrap(),
+        OfferUri::ByValue(o.clone())
+    );
+    // Not https, both forms at once, neither: refused.
+    assert!(parse_offer_uri(&CredentialOffer::reference_uri("http://issuer.example/o")).is_err());
+    let both = format!("{}&credential_offer_uri=https%3A%2F%2Fa", o.to_uri());
+    assert!(parse_offer_uri(&both).is_err());
+    assert!(parse_offer_uri("openid-credential-offer://?x=1").is_err());
+}
+
+#[test]
 fn wire_json_matches_the_oid4vci_names() {
     let json = serde_json::to_value(offer()).unwrap();
     assert_eq!(
@@ -133,6 +161,7 @@ proptest! {
         let _ = proof_jwt_nonce(&s);
         let _ = CredentialOffer::from_uri(&s);
         let _ = CredentialOffer::from_uri(&format!("{OFFER_SCHEME}?credential_offer={s}"));
+        let _ = parse_offer_uri(&format!("{OFFER_SCHEME}?credential_offer_uri={s}"));
     }
 
     #[test]

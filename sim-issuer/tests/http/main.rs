@@ -95,6 +95,20 @@ async fn qr_route_over_http_issues_a_credential_and_status_reports_it_valid() {
     let png = oid4vci::from_b64url(offer["qr_png"].as_str().unwrap(), "png").unwrap();
     assert_eq!(&png[..4], b"\x89PNG");
     let parsed = CredentialOffer::from_uri(offer["uri"].as_str().unwrap()).unwrap();
+    // The QR code holds the offer by reference; GET on its path gives the same offer.
+    let by_ref = match oid4vci::parse_offer_uri(offer["reference_uri"].as_str().unwrap()) {
+        Ok(oid4vci::OfferUri::ByReference(url)) => url,
+        other => panic!("{other:?}"),
+    };
+    let path = by_ref.splitn(4, '/').nth(3).unwrap();
+    let (st, fetched) = call(&app, "GET", &format!("/{path}"), &[], vec![]).await;
+    assert_eq!(st, StatusCode::OK, "{fetched}");
+    assert_eq!(
+        serde_json::from_value::<CredentialOffer>(fetched).unwrap(),
+        parsed
+    );
+    let (st, _) = call(&app, "GET", "/credential-offer/nope", &[], vec![]).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
     let code = parsed.grants.pre_authorized_code.pre_authorized_code;
     let (st, tok) = call(
         &app,

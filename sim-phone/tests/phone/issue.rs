@@ -33,6 +33,7 @@ pub(crate) struct InProcess<'a> {
 impl IssuerClient for InProcess<'_> {
     fn call(&mut self, key: &str, request: &IssuerRequest, now: i64) -> IssuerReply {
         let what = match request {
+            IssuerRequest::Offer { .. } => "GET /credential-offer/<id>".to_string(),
             IssuerRequest::Nonce => "POST /nonce".to_string(),
             IssuerRequest::Token(t) => format!(
                 "POST /token grant={}",

@@ -67,6 +67,11 @@ fn call(i: &mut Issuer, key: &str, req: &IssuerRequest, log: &mut String) -> Iss
         })
     };
     let reply = match req {
+        IssuerRequest::Offer { uri } => {
+            let _ = writeln!(log, "phone→issuer GET /credential-offer/<id>");
+            i.offer_by_reference(uri, APRIL)
+                .map_or_else(err, IssuerReply::Offer)
+        }
         IssuerRequest::Nonce => {
             let _ = writeln!(log, "phone→issuer POST /nonce");
             i.nonce(APRIL).map_or_else(err, IssuerReply::Nonce)
@@ -222,4 +227,35 @@ fn a_qr_code_that_is_not_an_offer_is_refused_and_the_phone_waits_for_another_sca
     let (state, shown, _, _) = download(&mut i, &png, &[]);
     assert_eq!(state, IssueState::Scan);
     assert_eq!(shown.last(), Some(&UiEvent::NotAnOffer));
+}
+
+#[test]
+fn a_qr_code_naming_the_offer_by_reference_is_fetched_from_the_issuer_then_redeemed() {
+    let mut i = issuer();
+    let offer = desk(&mut i);
+    assert!(offer.reference_uri.len() < offer.uri.len() / 2);
+    let png = sim_issuer::qr::offer_qr_png(&offer.reference_uri).unwrap();
+    let (state, _, issued, log) = download(&mut i, &png, &[&offer.tx_code]);
+    assert_eq!(state, IssueState::Done, "{log}");
+    assert!(log.contains("GET /credential-offer/"), "{log}");
+    assert!(issued.is_some());
+    // Spent: fetching it again says so, and the phone tells the holder to go back.
+    let (state, shown, _, log) = download(&mut i, &png, &[&offer.tx_code]);
+    assert_eq!(state, IssueState::Failed, "{log}");
+    assert!(
+        matches!(shown.last(), Some(UiEvent::OfferUnusable { .. })),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn an_offer_by_reference_on_another_host_is_not_fetched() {
+    let text = protocol::oid4vci::CredentialOffer::reference_uri(
+        "https://evil.example/credential-offer/abc",
+    );
+    assert!(sim_phone::read_offer_uri(&text, "https://issuer.midsim.invalid").is_err());
+    let lookalike = protocol::oid4vci::CredentialOffer::reference_uri(
+        "https://issuer.midsim.invalid.evil.example/credential-offer/abc",
+    );
+    assert!(sim_phone::read_offer_uri(&lookalike, "https://issuer.midsim.invalid").is_err());
 }
