@@ -25,9 +25,11 @@ pub fn offer_qr_image(uri: &str) -> Result<GrayImage, Error> {
 pub const SCREEN_MODULE_PX: u32 = 2;
 
 /// Render `uri` as the desk's screen shows it to the phone in process: a grayscale buffer at
-/// [`SCREEN_MODULE_PX`] pixels per module with the quiet zone, error correction level M.
+/// [`SCREEN_MODULE_PX`] pixels per module with the quiet zone, error correction level L (a
+/// screen capture in process has no smudges to recover from; L keeps the code a version
+/// smaller, and every module fewer is work saved for the encoder and the camera).
 pub fn offer_qr_screen(uri: &str) -> Result<GrayImage, Error> {
-    let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
+    let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::L)
         .map_err(|_| Error::Qr("the offer URI does not fit in a QR code"))?;
     Ok(code
         .render::<Luma<u8>>()
