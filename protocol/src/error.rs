@@ -97,6 +97,9 @@ pub enum Error {
     /// An ISO 18013-5 mdoc failed to decode, encode or verify.
     #[error("mdoc: {0}")]
     Mdoc(crate::mdoc::MdocError),
+    /// Not a region code or name of [`crate::region::Region`].
+    #[error("unknown region {0:?}")]
+    UnknownRegion(String),
     /// An OpenID4VCI message or proof JWT failed to decode or verify.
     #[error("OpenID4VCI: {0}")]
     Oid4vci(crate::oid4vci::Oid4vciError),

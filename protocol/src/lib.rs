@@ -12,6 +12,7 @@
 //!   secure messaging ([`sm`]), chip side and terminal side;
 //! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
 //! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
+//! - the 17 first-level divisions, the one region table ([`region`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
@@ -33,6 +34,7 @@ pub mod oid4vci;
 pub mod pace;
 pub mod pki;
 mod reader;
+pub mod region;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

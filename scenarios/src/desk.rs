@@ -9,6 +9,7 @@
 //! Times are integer milliseconds on any epoch the caller picks (virtual time), so the
 //! results are exact and identical on every machine.
 
+use crate::region::Districts as _;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 

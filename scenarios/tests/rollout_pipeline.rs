@@ -3,6 +3,7 @@
 //! report. Shards split by community center (whose queue couples its visitors), and merging
 //! the shard reports gives exactly the single-run report.
 
+use scenarios::region::Districts as _;
 use std::collections::BTreeMap;
 
 use rand::RngExt;

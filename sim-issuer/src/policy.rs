@@ -93,6 +93,9 @@ struct RawPolicy {
     minimum_age: u8,
     mobile_id_validity_years: u8,
     fees: Fees,
+    /// Accepted for rollout files written before the region table moved to
+    /// `protocol::region`; each entry must agree with it.
+    #[serde(default)]
     regions: Vec<RawRegion>,
     phases: Vec<RawPhase>,
 }
@@ -102,7 +105,8 @@ struct RawPolicy {
 struct RawRegion {
     code: String,
     name: String,
-    population_thousands: u32,
+    #[allow(dead_code)]
+    population_thousands: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -158,27 +162,29 @@ impl Policy {
         if raw.mobile_id_validity_years == 0 {
             return Err(policy_err("mobile_id_validity_years must be at least 1"));
         }
-        let mut regions = BTreeMap::new();
-        for r in raw.regions {
-            if !is_digits(&r.code, 2..=2) {
-                return Err(policy_err(format!(
-                    "region code {:?} is not two digits",
-                    r.code
-                )));
-            }
-            let code = r.code.clone();
-            if regions
-                .insert(
-                    code.clone(),
-                    Region {
-                        code: r.code,
-                        name: r.name,
-                        population_thousands: r.population_thousands,
-                    },
-                )
-                .is_some()
-            {
-                return Err(policy_err(format!("region code {code} appears twice")));
+        // The regions are the workspace's one table; a file may still list them, and then
+        // every entry must agree with it.
+        let regions: BTreeMap<String, Region> = protocol::region::Region::ALL
+            .into_iter()
+            .map(|r| {
+                let code = format!("{:02}", r.code());
+                let region = Region {
+                    code: code.clone(),
+                    name: r.name_en().to_owned(),
+                    population_thousands: r.default_population_thousands(),
+                };
+                (code, region)
+            })
+            .collect();
+        for r in &raw.regions {
+            match regions.get(&r.code) {
+                Some(known) if known.name == r.name => {}
+                _ => {
+                    return Err(policy_err(format!(
+                        "region {:?} ({}) is not in the region table (protocol::region)",
+                        r.code, r.name
+                    )))
+                }
             }
         }
         let mut phases: Vec<Phase> = Vec::new();

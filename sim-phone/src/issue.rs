@@ -636,29 +636,10 @@ pub fn check_offer(
     })
 }
 
-/// The first-level division a two-digit region code names (the first two digits of the
-/// administrative district code).
+/// The first-level division a region or district code names (its first two digits), in
+/// English: the workspace's one region table, [`protocol::region::Region`].
 pub fn region_name(code: &str) -> Option<&'static str> {
-    Some(match code.get(..2)? {
-        "11" => "Seoul",
-        "26" => "Busan",
-        "27" => "Daegu",
-        "28" => "Incheon",
-        "29" => "Gwangju",
-        "30" => "Daejeon",
-        "31" => "Ulsan",
-        "36" => "Sejong",
-        "41" => "Gyeonggi",
-        "42" | "51" => "Gangwon",
-        "43" => "North Chungcheong",
-        "44" => "South Chungcheong",
-        "45" | "52" => "North Jeolla",
-        "46" => "South Jeolla",
-        "47" => "North Gyeongsang",
-        "48" => "South Gyeongsang",
-        "50" => "Jeju",
-        _ => return None,
-    })
+    protocol::region::Region::of_district(code).map(protocol::region::Region::name_en)
 }
 
 /// The first `YYYY-MM-DD` after "open on" / "opens on" in a refusal's description.

@@ -22,6 +22,7 @@
 //! What fake's generic address fakers cannot express (a real district for a real region, a
 //! road name with a branch number) is in [`RoadAddress`], which is also a fake `Dummy`.
 
+use crate::region::Districts as _;
 use fake::faker::address::raw::CityName;
 use fake::locales::Data;
 use fake::{Dummy, Fake};

@@ -16,6 +16,7 @@ mod rrn;
 
 pub use rrn::{check_digit, gender_digit, Rrn, RrnKind};
 
+use crate::region::Districts as _;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;

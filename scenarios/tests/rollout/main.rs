@@ -4,6 +4,7 @@
 use scenarios::arrival::{Openings, Route};
 use scenarios::flows::{self, FlowConfig, Gate, IssuerCapacity, Outcome};
 use scenarios::population::{CardType, Population, PopulationConfig};
+use scenarios::region::Districts as _;
 use scenarios::region::Region;
 use scenarios::sim::{self, Progress, SimConfig};
 use scenarios::vtime;

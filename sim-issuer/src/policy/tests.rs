@@ -287,3 +287,18 @@ proptest::proptest! {
         let _ = p.check(&who, route, &ch, now);
     }
 }
+
+#[test]
+fn regions_come_from_the_one_table_and_an_old_file_listing_them_must_agree() {
+    let p = Policy::from_toml(DEFAULT_ROLLOUT_TOML).unwrap();
+    assert_eq!(p.regions["51"].name, "Gangwon");
+    assert_eq!(p.regions["11"].population_thousands, 9_335);
+    let agreeing = format!(
+        "{DEFAULT_ROLLOUT_TOML}\n[[regions]]\ncode = \"11\"\nname = \"Seoul\"\npopulation_thousands = 9335\n"
+    );
+    assert!(Policy::from_toml(&agreeing).is_ok());
+    let unknown =
+        format!("{DEFAULT_ROLLOUT_TOML}\n[[regions]]\ncode = \"99\"\nname = \"Atlantis\"\n");
+    let e = Policy::from_toml(&unknown).unwrap_err().to_string();
+    assert!(e.contains("not in the region table"), "{e}");
+}
