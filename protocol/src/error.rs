@@ -97,6 +97,9 @@ pub enum Error {
     /// An ISO 18013-5 mdoc failed to decode, encode or verify.
     #[error("mdoc: {0}")]
     Mdoc(crate::mdoc::MdocError),
+    /// Not a resident registration number, and why.
+    #[error("invalid resident registration number: {0}")]
+    InvalidRrn(&'static str),
     /// Not a region code or name of [`crate::region::Region`].
     #[error("unknown region {0:?}")]
     UnknownRegion(String),

@@ -12,7 +12,8 @@
 //!   secure messaging ([`sm`]), chip side and terminal side;
 //! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
 //! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
-//! - the 17 first-level divisions, the one region table ([`region`]);
+//! - the 17 first-level divisions, the one region table ([`region`]), and resident
+//!   registration numbers with their check digit ([`rrn`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
@@ -35,6 +36,7 @@ pub mod pace;
 pub mod pki;
 mod reader;
 pub mod region;
+pub mod rrn;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

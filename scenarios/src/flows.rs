@@ -34,7 +34,6 @@ use sim_card::{Card, CardFaults, Personalisation};
 use sim_issuer::issuer::{InPersonCheck, Issuer};
 use sim_issuer::registry::ResidentId;
 use sim_issuer::registry::{CardState, ChipKeys, PhoneRegistration, Resident as IssuerResident};
-use sim_issuer::rrn::Rrn as IssuerRrn;
 use sim_phone::{IssueConfig, IssueFlow, UiEvent};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -368,11 +367,7 @@ fn overloaded(step: &str) -> Outcome {
 /// population; in reality it already holds everyone). Card numbers and chip seeds are drawn
 /// from the resident's own stream, so they are the same in every run.
 pub fn registry_record(seed: u64, r: &Resident) -> Result<IssuerResident, Error> {
-    let rrn: IssuerRrn = r
-        .rrn
-        .expose()
-        .parse()
-        .map_err(|e: sim_issuer::Error| Error::Issuer(e.to_string()))?;
+    let rrn = r.rrn;
     let mut rng = rng_for(seed, r.index, Stream::Other(FLOW_STREAM_CARD));
     let mut chars = r.name.chars();
     let family: String = chars.next().map(String::from).unwrap_or_default();
@@ -643,7 +638,7 @@ pub async fn desk_qr(
     let (rrn, district) = {
         let i = gate.issuer();
         match i.registry().get(id) {
-            Ok(rec) => (rec.rrn.clone(), rec.district.clone()),
+            Ok(rec) => (rec.rrn, rec.district.clone()),
             Err(e) => return Outcome::Failed("setup".into(), e.to_string()),
         }
     };

@@ -99,7 +99,10 @@ pub enum Error {
 
 impl From<protocol::Error> for Error {
     fn from(e: protocol::Error) -> Self {
-        Self::Protocol(e)
+        match e {
+            protocol::Error::InvalidRrn(why) => Self::InvalidRrn(why),
+            e => Self::Protocol(e),
+        }
     }
 }
 

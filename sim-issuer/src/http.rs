@@ -310,9 +310,9 @@ async fn desk_offer(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    let rrn = match b.presented_rrn.parse() {
+    let rrn = match b.presented_rrn.parse::<crate::rrn::Rrn>() {
         Ok(r) => r,
-        Err(e) => return from_error(&e),
+        Err(e) => return from_error(&Error::from(e)),
     };
     let check = InPersonCheck {
         presented_rrn: rrn,

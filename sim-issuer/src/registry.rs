@@ -283,7 +283,7 @@ impl Registry {
         if self.residents.contains_key(&r.id) || self.by_rrn.contains_key(&r.rrn) {
             return Err(Error::DuplicateResident);
         }
-        self.by_rrn.insert(r.rrn.clone(), r.id);
+        self.by_rrn.insert(r.rrn, r.id);
         self.residents.insert(r.id, r);
         Ok(())
     }
@@ -383,7 +383,7 @@ mod tests {
             reg.insert(r).unwrap();
         }
         let ids: Vec<ResidentId> = reg.iter().map(|r| r.id).collect();
-        let rrn1 = reg.get(ids[1]).unwrap().rrn.clone();
+        let rrn1 = reg.get(ids[1]).unwrap().rrn;
         reg.get_mut(ids[0]).unwrap().phones.clear();
         assert!(!reg.release(ids[0]), "a changed record stays");
         assert!(reg.release(ids[1]));

@@ -41,7 +41,7 @@ pub fn sample_credential(seed: u64) -> Result<Vec<(&'static str, Vec<u8>)>, Erro
     populate(&mut issuer, seed, 1, now)?;
     let r = issuer.registry().get(ResidentId(0))?.clone();
     let check = InPersonCheck {
-        presented_rrn: r.rrn.clone(),
+        presented_rrn: r.rrn,
         face_matches: true,
     };
     let offer = issuer.desk_offer("sample-offer", r.id, &r.district, &check, now)?;

@@ -319,14 +319,8 @@ fn city_part(district: &District) -> &'static str {
     }
 }
 
-/// Sex as the resident registration number encodes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Sex {
-    /// Male (odd G digit).
-    Male,
-    /// Female (even G digit).
-    Female,
-}
+/// Sex as the resident registration number encodes it (`protocol::rrn`).
+pub use protocol::rrn::Sex;
 
 /// Faker: a given name for a sex, `GivenName(Sex::Female).fake_with_rng::<&str, _>(rng)`.
 #[derive(Clone, Copy, Debug)]

@@ -14,7 +14,7 @@
 
 mod rrn;
 
-pub use rrn::{check_digit, gender_digit, Rrn, RrnKind};
+pub use rrn::{check_digit, gender_digit, generate as generate_rrn, Rrn, RrnKind};
 
 use crate::region::Districts as _;
 use std::collections::BTreeMap;
@@ -541,10 +541,10 @@ impl Population {
         let kind = if birth_date >= RANDOM_RRN_FROM || reassigned {
             RrnKind::Random
         } else {
-            RrnKind::Legacy
+            RrnKind::CheckDigit
         };
         // Validation keeps every birth year in 1800..=2099, which G encodes.
-        let rrn = Rrn::generate(birth_date, sex, kind, &mut rng).unwrap_or(Rrn::PLACEHOLDER);
+        let rrn = rrn::generate(birth_date, sex, kind, &mut rng).unwrap_or(Rrn::EXAMPLE);
 
         let first_card = birthday_at(birth_date, i32::from(cfg.first_card_age));
         let u_card = rng.random::<f64>();
