@@ -5,8 +5,8 @@
 
 use time::{Date, Weekday};
 
-/// Seconds since 1970-01-01T00:00:00Z.
-pub type UnixTime = i64;
+/// Seconds since 1970-01-01T00:00:00Z: the workspace's one time type.
+pub use protocol::issuance::UnixTime;
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;
