@@ -690,9 +690,47 @@ impl ResponseQueue {
     }
 }
 
+/// A short name for command APDU bytes, plain or protected, for transcripts: `SELECT`,
+/// `[SM] READ BINARY SFI 01`, ... (the header stays readable under secure messaging: ICAO
+/// 9303-11 §9.8.4). Any bytes get a name; nothing is decoded beyond the header.
+pub fn command_name(b: &[u8]) -> String {
+    let sm = b.first().is_some_and(|c| c & 0x0C == 0x0C);
+    let ins = b.get(1).copied().unwrap_or(0);
+    let (p1, p2) = (
+        b.get(2).copied().unwrap_or(0),
+        b.get(3).copied().unwrap_or(0),
+    );
+    let name = match ins {
+        0xA4 => "SELECT".to_string(),
+        0xB0 if p1 & 0x80 != 0 => format!("READ BINARY SFI {:02X}", p1 & 0x1F),
+        0xB0 => format!("READ BINARY offset {}", u16::from_be_bytes([p1, p2])),
+        0x22 => "MSE:Set AT".to_string(),
+        0x86 => "GENERAL AUTHENTICATE".to_string(),
+        0x88 => "INTERNAL AUTHENTICATE".to_string(),
+        0xC0 => "GET RESPONSE".to_string(),
+        _ => format!("INS {ins:02X}"),
+    };
+    format!("{}{name}", if sm { "[SM] " } else { "" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_names_read_the_header_of_plain_and_protected_commands() {
+        let select = CommandApdu::select_aid(&crate::EMRTD_AID).encode().unwrap();
+        assert_eq!(command_name(&select), "SELECT");
+        assert_eq!(
+            command_name(&[0x0C, 0xB0, 0x81, 0x00, 0x00]),
+            "[SM] READ BINARY SFI 01"
+        );
+        assert_eq!(
+            command_name(&[0x00, 0xB0, 0x01, 0x04]),
+            "READ BINARY offset 260"
+        );
+        assert_eq!(command_name(&[]), "INS 00");
+    }
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s.replace(' ', "")).unwrap()

@@ -602,27 +602,8 @@ pub fn tap_read(
     (done, shown, transcript)
 }
 
-/// A short name for a command APDU, plain or protected (the header stays readable under
-/// secure messaging: ICAO 9303-11 §9.8.4).
-pub fn apdu_name(b: &[u8]) -> String {
-    let sm = b.first().is_some_and(|c| c & 0x0C == 0x0C);
-    let ins = b.get(1).copied().unwrap_or(0);
-    let (p1, p2) = (
-        b.get(2).copied().unwrap_or(0),
-        b.get(3).copied().unwrap_or(0),
-    );
-    let name = match ins {
-        0xA4 => "SELECT".to_string(),
-        0xB0 if p1 & 0x80 != 0 => format!("READ BINARY SFI {:02X}", p1 & 0x1F),
-        0xB0 => format!("READ BINARY offset {}", u16::from_be_bytes([p1, p2])),
-        0x22 => "MSE:Set AT".to_string(),
-        0x86 => "GENERAL AUTHENTICATE".to_string(),
-        0x88 => "INTERNAL AUTHENTICATE".to_string(),
-        0xC0 => "GET RESPONSE".to_string(),
-        _ => format!("INS {ins:02X}"),
-    };
-    format!("{}{name}", if sm { "[SM] " } else { "" })
-}
+/// A short name for a command APDU, plain or protected: [`protocol::apdu::command_name`].
+pub use protocol::apdu::command_name as apdu_name;
 
 /// Unused-card placeholder for QR flows: a reader with nothing on it.
 pub fn no_card() -> sim_phone::InProcessReader<NoCard> {

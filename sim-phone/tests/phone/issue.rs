@@ -63,25 +63,7 @@ impl IssuerClient for InProcess<'_> {
     }
 }
 
-fn apdu_name(b: &[u8]) -> String {
-    let sm = b.first().is_some_and(|c| c & 0x0C == 0x0C);
-    let ins = b.get(1).copied().unwrap_or(0);
-    let (p1, p2) = (
-        b.get(2).copied().unwrap_or(0),
-        b.get(3).copied().unwrap_or(0),
-    );
-    let name = match ins {
-        0xA4 => "SELECT".to_string(),
-        0xB0 if p1 & 0x80 != 0 => format!("READ BINARY SFI {:02X}", p1 & 0x1F),
-        0xB0 => format!("READ BINARY offset {}", u16::from_be_bytes([p1, p2])),
-        0x22 => "MSE:Set AT".to_string(),
-        0x86 => "GENERAL AUTHENTICATE".to_string(),
-        0x88 => "INTERNAL AUTHENTICATE".to_string(),
-        0xC0 => "GET RESPONSE".to_string(),
-        _ => format!("INS {ins:02X}"),
-    };
-    format!("{}{name}", if sm { "[SM] " } else { "" })
-}
+use protocol::apdu::command_name as apdu_name;
 
 /// One resident with an IC card from the issuer, its chip, and the world around them.
 pub(crate) struct World {
