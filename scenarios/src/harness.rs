@@ -190,7 +190,6 @@ pub struct Pair<'a, R: NfcReader, T: IssuerTransport, F: Filter> {
     filter: F,
     transcript: Option<String>,
     end: FlowEnd,
-    typo_left: bool,
     tx_code_typed: bool,
 }
 
@@ -206,7 +205,6 @@ impl<'a, R: NfcReader, T: IssuerTransport, F: Filter> Pair<'a, R, T, F> {
         transport: &'a T,
         filter: F,
     ) -> Self {
-        let typo_left = holder.typo.is_some();
         Pair {
             phone,
             app,
@@ -225,7 +223,6 @@ impl<'a, R: NfcReader, T: IssuerTransport, F: Filter> Pair<'a, R, T, F> {
                 taps: 0,
                 wrong_passwords: 0,
             },
-            typo_left,
             tx_code_typed: false,
         }
     }
@@ -466,13 +463,12 @@ impl<'a, R: NfcReader, T: IssuerTransport, F: Filter> Pair<'a, R, T, F> {
     fn start_events(&mut self) -> Vec<IssueEvent> {
         let mut events = vec![IssueEvent::Start];
         if self.qr.is_none() {
-            let first = match (self.typo_left, self.holder.typo.clone()) {
-                (true, Some(typo)) => {
-                    self.typo_left = false;
-                    typo
-                }
-                _ => self.holder.password.clone(),
-            };
+            // A typo is typed once, first; then the right password.
+            let first = self
+                .holder
+                .typo
+                .take()
+                .unwrap_or_else(|| self.holder.password.clone());
             events.push(IssueEvent::Tap(TapEvent::Password(first)));
         }
         events
