@@ -14,6 +14,7 @@
 //! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
 //! - the 17 first-level divisions, the one region table ([`region`]), and resident
 //!   registration numbers with their check digit ([`rrn`]);
+//! - the relying parties' "mip" messages, QR-MPM direct mode ([`mip`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
@@ -31,6 +32,7 @@ mod error;
 pub mod issuance;
 pub mod lds;
 pub mod mdoc;
+pub mod mip;
 pub mod oid4vci;
 pub mod pace;
 pub mod pki;
