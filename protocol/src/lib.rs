@@ -14,6 +14,7 @@
 //! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
 //! - the 17 first-level divisions, the one region table ([`region`]), and resident
 //!   registration numbers with their check digit ([`rrn`]);
+//! - QR codes as a screen shows them ([`qr`]);
 //! - the relying parties' "mip" messages, QR-MPM direct mode ([`mip`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
@@ -36,6 +37,7 @@ pub mod mip;
 pub mod oid4vci;
 pub mod pace;
 pub mod pki;
+pub mod qr;
 mod reader;
 pub mod region;
 pub mod rrn;
