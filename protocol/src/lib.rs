@@ -15,6 +15,7 @@
 //! - the 17 first-level divisions, the one region table ([`region`]), and resident
 //!   registration numbers with their check digit ([`rrn`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
+//! - sealing a presentation to a verifier's key, ECDH + HKDF-SHA256 + AES-256-GCM ([`seal`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
 //!
@@ -37,6 +38,7 @@ pub mod pki;
 mod reader;
 pub mod region;
 pub mod rrn;
+pub mod seal;
 pub mod sm;
 pub mod sod;
 pub mod tlv;
