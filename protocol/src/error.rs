@@ -57,7 +57,8 @@ pub enum Error {
     /// A DER structure (X.509, CMS, SecurityInfos) failed to decode or encode.
     #[error("DER: {0}")]
     Der(String),
-    /// A message authentication code did not verify (secure messaging or PACE token).
+    /// A message authentication code did not verify (secure messaging, PACE token, or the
+    /// AES-GCM tag of a sealed presentation, [`crate::seal::open`]).
     #[error("MAC verification failed")]
     BadMac,
     /// A secure-messaging send sequence counter did not match (replay or reorder).

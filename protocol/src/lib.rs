@@ -17,6 +17,7 @@
 //! - QR codes as a screen shows them ([`qr`]);
 //! - the relying parties' "mip" messages, QR-MPM direct mode ([`mip`]);
 //! - OpenID4VCI-shaped wire types and the ES256 proof-of-possession JWT ([`oid4vci`]);
+//! - sealing a presentation to a verifier's key, ECDH + HKDF-SHA256 + AES-256-GCM ([`seal`]);
 //! - the LDS files ([`lds`]), EF.SOD and Passive Authentication ([`sod`], [`pki`]) and Active
 //!   Authentication ([`aa`]).
 //!
@@ -41,6 +42,7 @@ pub mod qr;
 mod reader;
 pub mod region;
 pub mod rrn;
+pub mod seal;
 pub mod sm;
 pub mod sod;
 pub mod tlv;

@@ -15,6 +15,9 @@
 //! The document type of the mobile resident registration card is [`DOC_TYPE`]; its elements
 //! are in [`element`] and [`ResidentClaims`] builds them.
 //!
+//! The presentation, a `DeviceResponse` with the holder's device signature over a mip
+//! session, is in [`device`].
+//!
 //! Decoding is total: any bytes give an [`IssuerSigned`] or an [`Error::Mdoc`] naming what
 //! was wrong.
 
@@ -88,6 +91,13 @@ pub enum MdocError {
     UntrustedSigner(pki::CertificateError),
     /// The COSE_Sign1 signature does not verify with the signer certificate's key.
     BadSignature,
+    /// The device signature does not verify with the MSO's device key over the expected
+    /// session transcript (another session, or another key) ([`device`]).
+    BadDeviceSignature,
+    /// A `DeviceResponse` whose status is not 0 (OK) (18013-5 §8.3.2.1.2.3).
+    ResponseStatus(u64),
+    /// A `DeviceResponse` without exactly one document; the count found.
+    DocumentCount(usize),
     /// The MSO's docType is not the one expected.
     DocTypeMismatch {
         /// The docType in the MSO.
@@ -119,6 +129,11 @@ impl fmt::Display for MdocError {
             Self::NoSignerCertificate => f.write_str("no x5chain signer certificate"),
             Self::UntrustedSigner(e) => write!(f, "signer certificate not trusted: {e}"),
             Self::BadSignature => f.write_str("issuer signature does not verify"),
+            Self::BadDeviceSignature => {
+                f.write_str("device signature does not verify over the session transcript")
+            }
+            Self::ResponseStatus(s) => write!(f, "DeviceResponse status {s}"),
+            Self::DocumentCount(n) => write!(f, "{n} documents where one was expected"),
             Self::DocTypeMismatch { found } => write!(f, "unexpected docType {found:?}"),
             Self::DigestMismatch { namespace, element } => {
                 write!(f, "digest of {namespace}/{element} does not match the MSO")
@@ -544,6 +559,19 @@ pub struct VerifiedMdoc {
     pub elements: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
+impl VerifiedMdoc {
+    /// The MSO's validity at `now` (18013-5 §9.3.1 step 5: validFrom ≤ now ≤ validUntil).
+    pub fn check_validity(&self, now: i64) -> Result<(), Error> {
+        if now < self.validity.valid_from {
+            return Err(MdocError::NotYetValid.into());
+        }
+        if now > self.validity.valid_until {
+            return Err(MdocError::Expired.into());
+        }
+        Ok(())
+    }
+}
+
 impl IssuerSigned {
     /// Encode as CBOR: `{"nameSpaces": {ns: [IssuerSignedItemBytes]}, "issuerAuth":
     /// COSE_Sign1}`.
@@ -631,8 +659,25 @@ impl IssuerSigned {
 
     /// Verify against the trusted IACA `roots` at `now` (unix seconds), expecting
     /// `doc_type`. Every item present must match its digest; items may be left out
-    /// (selective disclosure).
+    /// (selective disclosure). The checks run in the order of
+    /// [`device::DeviceResponse::verify`] without its device step: issuer signature and
+    /// chain, digests, then the MSO's validity.
     pub fn verify(
+        &self,
+        roots: &[Certificate],
+        doc_type: &str,
+        now: i64,
+    ) -> Result<VerifiedMdoc, Error> {
+        let v = self.verify_issuer_data(roots, doc_type, now)?;
+        v.check_validity(now)?;
+        Ok(v)
+    }
+
+    /// Steps 1 and 2 of verification: the algorithm, the signer certificate chained to one
+    /// of `roots` and valid at `now`, the issuer signature, the MSO's docType, and the digest
+    /// of every item present. The MSO's validity is *not* checked: the caller must still
+    /// call [`VerifiedMdoc::check_validity`].
+    pub(crate) fn verify_issuer_data(
         &self,
         roots: &[Certificate],
         doc_type: &str,
@@ -701,12 +746,6 @@ impl IssuerSigned {
             valid_from: parse_tdate(get(vi, "validFrom")?)?,
             valid_until: parse_tdate(get(vi, "validUntil")?)?,
         };
-        if now < validity.valid_from {
-            return Err(MdocError::NotYetValid.into());
-        }
-        if now > validity.valid_until {
-            return Err(MdocError::Expired.into());
-        }
         let value_digests = as_map(get(mso, "valueDigests")?, "valueDigests")?;
         let mut elements = BTreeMap::new();
         for ns in &self.namespaces {
@@ -779,6 +818,8 @@ impl IssuerSigned {
         out
     }
 }
+
+pub mod device;
 
 #[cfg(test)]
 mod tests;

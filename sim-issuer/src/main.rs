@@ -41,8 +41,9 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Issue a credential for a generated resident and write `mdoc.cbor`, `issuer-signed.cbor`
-    /// and `iaca-root.pem` into DIR.
+    /// Issue a credential for a generated resident and write `mdoc.cbor` (a device-signed
+    /// DeviceResponse), `session-transcript.cbor`, `issuer-signed.cbor` and `iaca-root.pem`
+    /// into DIR.
     Sample {
         /// Output directory (created if missing).
         #[arg(long)]

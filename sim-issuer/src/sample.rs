@@ -1,6 +1,7 @@
 //! Generated populations and a sample credential, for the binary and for people who want to
 //! look at what the issuer makes.
 
+use protocol::mdoc::device::{DeviceResponse, SessionTranscript};
 use protocol::mdoc::DOC_TYPE;
 use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest, MRRC_CONFIGURATION_ID};
 use rand_chacha::rand_core::SeedableRng;
@@ -27,9 +28,21 @@ pub fn populate(issuer: &mut Issuer, seed: u64, n: u64, now: UnixTime) -> Result
 /// 2025-04-01T03:00:00Z (noon KST), after the nationwide opening.
 pub const SAMPLE_NOW: UnixTime = 1_743_476_400;
 
+/// The mip session the sample presentation is signed for.
+pub fn sample_transcript() -> SessionTranscript {
+    SessionTranscript::mip(
+        "sample-verifier",
+        "sample-trxcode-0001",
+        "sample-nonce-0001",
+    )
+}
+
 /// Issue one credential through the QR route for generated resident 0 and return the files
-/// to write: `mdoc.cbor` (a document file as mdoc tools read it), `issuer-signed.cbor` (the
-/// `IssuerSigned` structure the credential endpoint returns) and `iaca-root.pem`.
+/// to write: `mdoc.cbor` (an ISO 18013-5 `DeviceResponse` presenting every element, with a
+/// device signature over [`sample_transcript`], as mdoc tools read one),
+/// `session-transcript.cbor` (that transcript, to check the device signature with),
+/// `issuer-signed.cbor` (the `IssuerSigned` structure the credential endpoint returns) and
+/// `iaca-root.pem`.
 pub fn sample_credential(seed: u64) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
     let now = SAMPLE_NOW;
     let mut issuer = Issuer::new(
@@ -79,8 +92,13 @@ pub fn sample_credential(seed: u64) -> Result<Vec<(&'static str, Vec<u8>)>, Erro
         "credential",
     )?;
     let doc = protocol::mdoc::IssuerSigned::from_cbor(&cbor)?;
+    let transcript = sample_transcript();
+    let response = DeviceResponse::build(DOC_TYPE, &doc, &transcript, |m| {
+        Ok::<_, Error>(protocol::crypto::sign(&device, m))
+    })?;
     Ok(vec![
-        ("mdoc.cbor", doc.to_document_file(DOC_TYPE)?),
+        ("mdoc.cbor", response),
+        ("session-transcript.cbor", transcript.to_cbor()?),
         ("issuer-signed.cbor", cbor),
         ("iaca-root.pem", issuer.pki().iaca.cert_pem().into_bytes()),
     ])
@@ -95,9 +113,29 @@ mod tests {
         let a = sample_credential(3).unwrap();
         assert_eq!(a, sample_credential(3).unwrap());
         let names: Vec<_> = a.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, ["mdoc.cbor", "issuer-signed.cbor", "iaca-root.pem"]);
-        let root = protocol::pki::parse_pem(std::str::from_utf8(&a[2].1).unwrap()).unwrap();
-        let doc = protocol::mdoc::IssuerSigned::from_cbor(&a[1].1).unwrap();
-        doc.verify(&[root], DOC_TYPE, SAMPLE_NOW).unwrap();
+        assert_eq!(
+            names,
+            [
+                "mdoc.cbor",
+                "session-transcript.cbor",
+                "issuer-signed.cbor",
+                "iaca-root.pem"
+            ]
+        );
+        let root = protocol::pki::parse_pem(std::str::from_utf8(&a[3].1).unwrap()).unwrap();
+        let doc = protocol::mdoc::IssuerSigned::from_cbor(&a[2].1).unwrap();
+        let issued = doc.verify(&[root.clone()], DOC_TYPE, SAMPLE_NOW).unwrap();
+        assert_eq!(a[1].1, sample_transcript().to_cbor().unwrap());
+        let presented = DeviceResponse::decode(&a[0].1)
+            .unwrap()
+            .verify(&[root.clone()], DOC_TYPE, &sample_transcript(), SAMPLE_NOW)
+            .unwrap();
+        assert_eq!(presented, issued);
+        // The device signature is bound to the sample session and no other.
+        let other = SessionTranscript::mip("sample-verifier", "sample-trxcode-0001", "other");
+        assert!(DeviceResponse::decode(&a[0].1)
+            .unwrap()
+            .verify(&[root], DOC_TYPE, &other, SAMPLE_NOW)
+            .is_err());
     }
 }

@@ -7,17 +7,17 @@ use super::*;
 use crate::pki::CertUsage;
 
 /// 2025-04-01T00:00:00Z.
-const NOW: i64 = 1_743_465_600;
-const YEAR: i64 = 365 * 86_400;
+pub(super) const NOW: i64 = 1_743_465_600;
+pub(super) const YEAR: i64 = 365 * 86_400;
 
-struct Fixture {
-    root: CertifiedKey,
-    signer: CertifiedKey,
-    device: p256::ecdsa::SigningKey,
-    claims: ResidentClaims,
+pub(super) struct Fixture {
+    pub(super) root: CertifiedKey,
+    pub(super) signer: CertifiedKey,
+    pub(super) device: p256::ecdsa::SigningKey,
+    pub(super) claims: ResidentClaims,
 }
 
-fn fixture(seed: u64) -> Fixture {
+pub(super) fn fixture(seed: u64) -> Fixture {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let nb = (NOW - YEAR) as u64;
     let na = (NOW + 10 * YEAR) as u64;
@@ -61,7 +61,7 @@ fn fixture(seed: u64) -> Fixture {
     }
 }
 
-fn issue_with(f: &Fixture, seed: u64) -> IssuerSigned {
+pub(super) fn issue_with(f: &Fixture, seed: u64) -> IssuerSigned {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let params = IssueParams {
         doc_type: DOC_TYPE,
@@ -75,7 +75,7 @@ fn issue_with(f: &Fixture, seed: u64) -> IssuerSigned {
     issue(&mut rng, &f.signer, &params, &f.claims.to_elements()).unwrap()
 }
 
-fn roots(f: &Fixture) -> Vec<Certificate> {
+pub(super) fn roots(f: &Fixture) -> Vec<Certificate> {
     vec![f.root.cert().clone()]
 }
 
