@@ -61,6 +61,7 @@ fn pymdoccbor_verifies_signature_chain_and_every_digest() {
             valid_from: now,
             valid_until: now + 3 * 365 * 86_400,
         },
+        status: None,
     };
     let doc = mdoc::issue(&mut rng, &signer, &params, &claims.to_elements()).unwrap();
     let dir = std::env::temp_dir().join(format!("mdoc-independent-{}", std::process::id()));
