@@ -107,6 +107,10 @@ pub enum Error {
     /// An OpenID4VCI message or proof JWT failed to decode or verify.
     #[error("OpenID4VCI: {0}")]
     Oid4vci(crate::oid4vci::Oid4vciError),
+    /// A Token Status List, its token or a status reference failed to decode, encode or
+    /// verify.
+    #[error("status list: {0}")]
+    StatusList(crate::status_list::StatusListError),
 }
 
 impl Error {

@@ -11,6 +11,8 @@
 //! - ICAO Doc 9303 part 11 PACE ([`pace`]) with ECDH generic mapping on NIST P-256 and AES-128
 //!   secure messaging ([`sm`]), chip side and terminal side;
 //! - ISO/IEC 18013-5 mdoc issuance and issuer-data verification ([`mdoc`]);
+//! - IETF Token Status Lists ([`status_list`]): the revocation list the mdoc's MSO points
+//!   into, signed as a CWT, and a verifier's cache of them;
 //! - the phone↔issuer requests and replies ([`issuance`]) and the one time type;
 //! - the 17 first-level divisions, the one region table ([`region`]), and resident
 //!   registration numbers with their check digit ([`rrn`]);
@@ -45,6 +47,7 @@ pub mod rrn;
 pub mod seal;
 pub mod sm;
 pub mod sod;
+pub mod status_list;
 pub mod tlv;
 
 pub use card::SmartCard;

@@ -7,10 +7,13 @@
 //!   COSE_Key, the docType and the validity as `tdate` (tag 0, no fractional seconds); it is
 //!   signed as an untagged COSE_Sign1 with ES256 in the protected header and the signer
 //!   certificate as `x5chain` (label 33) in the unprotected header, the payload being
-//!   `#6.24(bstr .cbor MobileSecurityObject)`.
+//!   `#6.24(bstr .cbor MobileSecurityObject)`. With [`IssueParams::status`] the MSO also
+//!   carries `status` (ISO/IEC 18013-5 second edition), the reference into a Token Status
+//!   List (draft-ietf-oauth-status-list §6.3, [`crate::status_list`]).
 //! - Verification ([`IssuerSigned::verify`]): algorithm, signer certificate issued by one of
 //!   the trusted IACA roots and valid at `now`, signature, docType, digest of every item,
-//!   and the MSO's validity at `now`. The answer is a [`VerifiedMdoc`].
+//!   and the MSO's validity at `now`. The answer is a [`VerifiedMdoc`], with the MSO's
+//!   status reference if it has one (an MSO without `status` still verifies).
 //!
 //! The document type of the mobile resident registration card is [`DOC_TYPE`]; its elements
 //! are in [`element`] and [`ResidentClaims`] builds them.
@@ -32,6 +35,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use crate::pki::{self, Certificate, CertifiedKey};
+use crate::status_list::StatusRef;
 use crate::Error;
 
 /// docType of the mobile resident registration card.
@@ -345,6 +349,9 @@ pub struct IssueParams<'a> {
     pub device_key: &'a VerifyingKey,
     /// Validity of the MSO.
     pub validity: Validity,
+    /// Where relying parties learn the document's revocation: its entry in a Token Status
+    /// List, written into the MSO as `status` (none: the MSO has no `status`).
+    pub status: Option<StatusRef>,
 }
 
 fn to_cbor(v: &Value) -> Result<Vec<u8>, Error> {
@@ -517,6 +524,13 @@ pub fn issue(
             ]),
         ),
     ]);
+    let mso = match (mso, &params.status) {
+        (Value::Map(mut m), Some(status)) => {
+            m.push((Value::Text("status".into()), status.to_value()));
+            Value::Map(m)
+        }
+        (mso, _) => mso,
+    };
     let payload = to_cbor(&tag24(to_cbor(&mso)?))?;
     let sign1 = CoseSign1Builder::new()
         .protected(
@@ -557,6 +571,9 @@ pub struct VerifiedMdoc {
     pub signer: Certificate,
     /// Element values by namespace and identifier.
     pub elements: BTreeMap<String, BTreeMap<String, Value>>,
+    /// The MSO's reference into a Token Status List, if it has one
+    /// ([`crate::status_list`]; checking it is the verifier's next step).
+    pub status: Option<StatusRef>,
 }
 
 impl VerifiedMdoc {
@@ -746,6 +763,10 @@ impl IssuerSigned {
             valid_from: parse_tdate(get(vi, "validFrom")?)?,
             valid_until: parse_tdate(get(vi, "validUntil")?)?,
         };
+        let status = match get(mso, "status") {
+            Ok(s) => StatusRef::from_value(s)?,
+            Err(_) => None,
+        };
         let value_digests = as_map(get(mso, "valueDigests")?, "valueDigests")?;
         let mut elements = BTreeMap::new();
         for ns in &self.namespaces {
@@ -785,6 +806,7 @@ impl IssuerSigned {
             validity,
             signer,
             elements,
+            status,
         })
     }
 

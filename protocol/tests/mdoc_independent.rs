@@ -68,6 +68,7 @@ fn issued() -> Issued {
             valid_from: NOW,
             valid_until: NOW + 3 * 365 * 86_400,
         },
+        status: None,
     };
     let doc = mdoc::issue(&mut rng, &signer, &params, &claims.to_elements()).unwrap();
     Issued { root, device, doc }

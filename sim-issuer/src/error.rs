@@ -86,6 +86,9 @@ pub enum Error {
     /// No credential with this document number.
     #[error("unknown document number")]
     UnknownDocument,
+    /// No Token Status List with this id.
+    #[error("unknown status list")]
+    UnknownStatusList,
     /// The QR image cannot be made; names why.
     #[error("QR code: {0}")]
     Qr(&'static str),
@@ -135,7 +138,9 @@ impl Error {
             // Card evidence that does not verify (PA, AA, DG decoding).
             Self::Protocol(_) => ErrorCode::InvalidGrant,
             Self::UnknownConfiguration(_) => ErrorCode::UnknownCredentialConfiguration,
-            Self::UnknownDocument | Self::UnknownResident => ErrorCode::NotFound,
+            Self::UnknownDocument | Self::UnknownResident | Self::UnknownStatusList => {
+                ErrorCode::NotFound
+            }
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             _ => ErrorCode::InvalidRequest,
         }

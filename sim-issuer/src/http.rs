@@ -8,6 +8,7 @@
 //! | `POST /token` | [`TokenRequest`] | [`TokenResponse`](protocol::oid4vci::TokenResponse) |
 //! | `POST /credential` (`Authorization: Bearer`) | [`CredentialRequest`] | [`CredentialResponse`](protocol::oid4vci::CredentialResponse) |
 //! | `GET /status`, `GET /status/{document_number}` | | [`StatusEntry`] list, [`CredentialStatus`] |
+//! | `GET /status-lists/{id}` | | the Status List Token of list `id`, CWT bytes, `Content-Type: application/statuslist+cwt` ([`Issuer::status_list_token`]) |
 //! | `POST /desk/offer` | [`DeskOfferBody`] | [`DeskOfferAnswer`] with the QR as base64 PNG |
 //! | `POST /desk/ic-card` | [`ResidentBody`] | [`IcCardAnswer`] |
 //! | `POST /report/card-lost` | [`ResidentBody`] | 204 |
@@ -16,7 +17,8 @@
 //! Every `POST` that changes state needs an `Idempotency-Key` header. Every error is a JSON
 //! [`ErrorResponse`] with a 4xx status: 400 malformed or refused grant, 401 bad token, 403
 //! refused by a rollout rule, 404 unknown, 409 idempotency key reused, 415/422 never (a body
-//! that is not the expected JSON is a 400 `invalid_request`).
+//! that is not the expected JSON is a 400 `invalid_request`). The one answer that is not
+//! JSON is a Status List Token (draft-ietf-oauth-status-list §8.2: the raw CWT).
 //!
 //! The shell reads the time from the [`Clock`] in its state, so tests pin it. It holds the
 //! core inside its persistence shell ([`DurableIssuer`]); a state-changing call runs on a
@@ -27,7 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -143,6 +145,7 @@ pub fn app(state: AppState) -> Router {
         .route("/credential", post(credential))
         .route("/status", get(status_list))
         .route("/status/{document_number}", get(status))
+        .route("/status-lists/{id}", get(status_list_token))
         .route("/desk/offer", post(desk_offer))
         .route("/desk/ic-card", post(desk_ic_card))
         .route("/report/card-lost", post(card_lost))
@@ -299,6 +302,23 @@ async fn status(State(s): State<AppState>, Path(doc): Path<String>) -> Response 
 async fn status_list(State(s): State<AppState>) -> Response {
     let now = (s.clock)();
     Json::<Vec<StatusEntry>>(lock(&s.issuer).core().status_list(now)).into_response()
+}
+
+/// `GET /status-lists/{id}`: on the blocking pool, as signing may happen (the core keeps the
+/// signed token, so most requests only copy it); no journal entry is made.
+async fn status_list_token(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return from_error(&Error::UnknownStatusList);
+    };
+    let now = (s.clock)();
+    match call(&s, move |i| i.status_list_token(id, now)).await {
+        Ok(cwt) => (
+            [(header::CONTENT_TYPE, protocol::status_list::MEDIA_TYPE)],
+            cwt,
+        )
+            .into_response(),
+        Err(e) => from_error(&e),
+    }
 }
 
 async fn desk_offer(

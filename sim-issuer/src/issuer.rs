@@ -1,5 +1,7 @@
 //! The issuance service core: OpenID4VCI-shaped endpoints, the community-center desk and
-//! the revocation rules, as plain method calls on [`Issuer`].
+//! the revocation rules, as plain method calls on [`Issuer`]. Every credential has an entry
+//! in a Token Status List, which [`Issuer::status_list_token`] serves signed (see the
+//! `status_lists` module's constants for its sizes and lifetimes).
 //!
 //! Sans-IO: every method takes `now`; the issuer's randomness comes from the ChaCha20 RNG it
 //! was built with ([`Issuer::new`] takes the seed). Mutating calls take an idempotency key:
@@ -196,11 +198,6 @@ impl Credentials {
             .map(|(i, r)| (Self::document_number(i), r))
     }
 
-    fn get_mut(&mut self, document_number: &str) -> Option<&mut CredentialRecord> {
-        let i = self.index_of(document_number)?;
-        self.records.get_mut(i)
-    }
-
     /// Appends `rec`; gives its document number.
     fn push(&mut self, rec: CredentialRecord) -> String {
         self.records.push(rec);
@@ -265,6 +262,8 @@ pub struct Issuer {
     credentials: Credentials,
     /// The active credential of each holder, as its index in `credentials`.
     active: BTreeMap<ResidentId, usize>,
+    /// The Token Status Lists, one entry per credential (`status_lists`).
+    status_lists: status_lists::StatusLists,
     idempotency: BTreeMap<String, ([u8; 32], Stored)>,
     /// When records of offers, tokens and idempotency keys may be dropped, oldest first.
     expiries: VecDeque<(UnixTime, Expiring)>,
@@ -318,6 +317,7 @@ impl Issuer {
             nonces: BTreeMap::new(),
             credentials: Credentials::default(),
             active: BTreeMap::new(),
+            status_lists: status_lists::StatusLists::default(),
             idempotency: BTreeMap::new(),
             expiries: VecDeque::new(),
             journal: None,
@@ -545,6 +545,12 @@ mod desk;
 mod grants;
 mod idempotency;
 mod revocation;
+mod status_lists;
+
+pub use status_lists::{
+    STATUS_LIST_BITS, STATUS_LIST_CAPACITY, STATUS_LIST_LIFETIME, STATUS_LIST_PATH,
+    STATUS_LIST_RESIGN_AFTER, STATUS_LIST_TTL,
+};
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,10 @@
 //! The journal's entries: one per state-changing call of the issuer core, in the order the
 //! calls ran. The core returns them ([`crate::issuer::Issuer::take_journal`]); a shell makes
 //! them durable ([`crate::durable`]); replaying them into a fresh core from the same seed
-//! rebuilds the same state, because the core is deterministic.
+//! rebuilds the same state, because the core is deterministic. That state includes the Token
+//! Status Lists: an entry is allocated by the credential call and set INVALID by the call
+//! that revokes, so they have no entry kind of their own. Reads (a status, a signed Status
+//! List Token) leave no entry.
 
 use protocol::oid4vci::{CredentialRequest, TokenRequest};
 use serde::{Deserialize, Serialize};

@@ -14,8 +14,10 @@
 //! together; a crash before the commit loses the call and its answer (the phone's retry with
 //! the same idempotency key then runs it afresh), a crash after it is healed by the replay
 //! (the retry gets the first answer). Opening a directory replays the journal, so a
-//! restarted issuer has every resident, offer, credential and revocation it had. The price
-//! is a start-up time that grows with the history.
+//! restarted issuer has every resident, offer, credential and revocation it had, and so the
+//! same Token Status Lists (their entries are given out and set inside the credential and
+//! loss-report calls, so they need no rows of their own). The price is a start-up time that
+//! grows with the history.
 
 use std::path::Path;
 

@@ -71,6 +71,7 @@ pub(super) fn issue_with(f: &Fixture, seed: u64) -> IssuerSigned {
             valid_from: NOW,
             valid_until: NOW + 3 * YEAR,
         },
+        status: None,
     };
     issue(&mut rng, &f.signer, &params, &f.claims.to_elements()).unwrap()
 }
@@ -214,6 +215,46 @@ fn cose_key_round_trips() {
     let k = f.device.verifying_key();
     assert_eq!(&key_from_cose(&cose_key(k)).unwrap(), k);
     assert!(key_from_cose(&Value::Null).is_err());
+}
+
+#[test]
+fn the_status_reference_rides_in_the_mso_and_comes_back_verified() {
+    let f = fixture(1);
+    let r = crate::status_list::StatusRef {
+        idx: 1993,
+        uri: "https://issuer.example.invalid/status-lists/1".into(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let params = IssueParams {
+        doc_type: DOC_TYPE,
+        device_key: f.device.verifying_key(),
+        validity: Validity {
+            signed: NOW,
+            valid_from: NOW,
+            valid_until: NOW + YEAR,
+        },
+        status: Some(r.clone()),
+    };
+    let doc = issue(&mut rng, &f.signer, &params, &f.claims.to_elements()).unwrap();
+    let back = IssuerSigned::from_cbor(&doc.to_cbor().unwrap()).unwrap();
+    let v = back.verify(&roots(&f), DOC_TYPE, NOW + 1).unwrap();
+    assert_eq!(v.status, Some(r));
+    // The MSO says it as §6.3 spells it.
+    let payload = doc.issuer_auth.payload.as_deref().unwrap();
+    let mso = from_cbor(
+        &unwrap_tag24(&from_cbor(payload, "t").unwrap()).unwrap(),
+        "m",
+    )
+    .unwrap();
+    let status = get(as_map(&mso, "m").unwrap(), "status").unwrap();
+    let info = get(as_map(status, "s").unwrap(), "status_list").unwrap();
+    let info = as_map(info, "i").unwrap();
+    assert_eq!(get(info, "idx").unwrap(), &Value::Integer(1993.into()));
+    // Without a reference the MSO has no status and still verifies.
+    let plain = issue_with(&f, 2)
+        .verify(&roots(&f), DOC_TYPE, NOW + 1)
+        .unwrap();
+    assert_eq!(plain.status, None);
 }
 
 /// A readable dump of a decoded mdoc with the values that change with the seed redacted.

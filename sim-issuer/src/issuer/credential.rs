@@ -78,6 +78,7 @@ impl Issuer {
         let valid_until = now.saturating_add(years * YEAR_SECONDS);
         let expiry = local_date(valid_until, self.policy.utc_offset).unwrap_or(today);
         let document_number = self.credentials.next_number();
+        let ordinal = self.credentials.len();
         let age = age_on(r.rrn.birth_date(), today);
         let claims = ResidentClaims {
             family_name: r.family_name.clone(),
@@ -100,6 +101,7 @@ impl Issuer {
                 valid_from: now,
                 valid_until,
             },
+            status: Some(self.status_ref_of(ordinal)),
         };
         let doc = mdoc::issue(
             &mut self.rng,
@@ -108,6 +110,7 @@ impl Issuer {
             &claims.to_elements(),
         )?;
         let cbor = doc.to_cbor()?;
+        self.allocate_status(ordinal)?;
         // Everything that can fail has; now change state, all together.
         if let Some(n) = self.nonces.get_mut(&nonce) {
             n.used = true;
@@ -115,12 +118,8 @@ impl Issuer {
         if let Some(t) = self.tokens.get_mut(access_token) {
             t.used = true;
         }
-        if let Some(old) = self.active.insert(r.id, self.credentials.len()) {
-            if let Some(rec) = self.credentials.records.get_mut(old) {
-                if rec.revoked.is_none() {
-                    rec.revoked = Some((RevocationReason::Superseded, now));
-                }
-            }
+        if let Some(old) = self.active.insert(r.id, ordinal) {
+            self.revoke(old, RevocationReason::Superseded, now);
         }
         let pushed = self.credentials.push(CredentialRecord {
             resident: r.id,

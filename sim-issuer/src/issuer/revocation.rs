@@ -1,4 +1,5 @@
-//! Revocation (lost card, lost phone) and the status of every credential.
+//! Revocation (lost card, lost phone) and the status of every credential. Every revocation
+//! also sets the credential's Token Status List entry to INVALID (`status_lists`).
 
 use super::*;
 
@@ -28,11 +29,7 @@ impl Issuer {
                 }
             }
             if let Some(&i) = me.active.get(&resident) {
-                if let Some(rec) = me.credentials.records.get_mut(i) {
-                    if rec.revoked.is_none() {
-                        rec.revoked = Some((RevocationReason::CardReportedLost, now));
-                    }
-                }
+                me.revoke(i, RevocationReason::CardReportedLost, now);
             }
             Ok(())
         })
@@ -52,13 +49,11 @@ impl Issuer {
         })?;
         let fp = fingerprint("report_phone_lost", &document_number);
         self.idempotent(now, idempotency_key, fp, |me| {
-            let rec = me
+            let i = me
                 .credentials
-                .get_mut(document_number)
+                .index_of(document_number)
                 .ok_or(Error::UnknownDocument)?;
-            if rec.revoked.is_none() {
-                rec.revoked = Some((RevocationReason::PhoneReportedLost, now));
-            }
+            me.revoke(i, RevocationReason::PhoneReportedLost, now);
             Ok(())
         })
     }

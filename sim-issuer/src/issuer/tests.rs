@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex};
 use p256::ecdsa::SigningKey;
 use protocol::mdoc::{self, IssuerSigned};
 use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest};
+use protocol::status_list::StatusRef;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use time::macros::date;
@@ -774,4 +775,177 @@ fn spent_offers_tokens_and_idempotency_records_are_dropped_after_the_retention_w
     // After the window the old key is a new request: a fresh offer, not the old code.
     let after = offer_again(&mut i, later + 60).unwrap();
     assert_ne!(after.uri, before.uri);
+}
+
+// ---- Token Status Lists ------------------------------------------------------------------------
+
+/// Fetch status list `r.uri`'s token from the issuer at `t`, verify it with the IACA root as
+/// a relying party would, and give the entry of `r`.
+fn status_seen_by_a_verifier(i: &mut Issuer, r: &StatusRef, t: UnixTime) -> u8 {
+    let id: u64 = r.uri.rsplit('/').next().unwrap().parse().unwrap();
+    let cwt = i.status_list_token(id, t).unwrap();
+    protocol::status_list::verify(&cwt, &i.pki().mdoc_roots(), t, &r.uri)
+        .unwrap()
+        .status_of(r)
+        .unwrap()
+}
+
+fn mso_status(i: &Issuer, resp: &CredentialResponse, t: UnixTime) -> StatusRef {
+    let r = decode(i, resp, t).status.expect("the MSO has a status");
+    assert_eq!(i.status_ref(&resp.document_number), Some(r.clone()));
+    r
+}
+
+#[test]
+fn every_credential_points_into_the_status_list_and_each_revocation_makes_it_invalid() {
+    use protocol::status_list::{INVALID, VALID};
+    let mut i = issuer();
+    let t = now();
+    let a = qr_issue(&mut i, "a", PHONE, &device(1), t);
+    let ra = mso_status(&i, &a, t);
+    assert_eq!(
+        ra,
+        StatusRef {
+            idx: 0,
+            uri: "https://issuer.midsim.invalid/status-lists/1".into()
+        }
+    );
+    assert_eq!(status_seen_by_a_verifier(&mut i, &ra, t), VALID);
+    // Superseded: a copy on another phone revokes the first.
+    let b = qr_issue(&mut i, "b", "010-2222-3333", &device(2), t + 60);
+    let rb = mso_status(&i, &b, t + 60);
+    assert_eq!((rb.idx, &rb.uri), (1, &ra.uri));
+    assert_eq!(status_seen_by_a_verifier(&mut i, &ra, t + 61), INVALID);
+    assert_eq!(status_seen_by_a_verifier(&mut i, &rb, t + 61), VALID);
+    // Phone lost.
+    i.report_phone_lost("pl", &b.document_number, t + 120)
+        .unwrap();
+    assert_eq!(status_seen_by_a_verifier(&mut i, &rb, t + 121), INVALID);
+    // Card lost, on a new copy issued after the phone loss.
+    let c = qr_issue(&mut i, "c", PHONE, &device(3), t + 180);
+    let rc = mso_status(&i, &c, t + 180);
+    assert_eq!(rc.idx, 2);
+    assert_eq!(status_seen_by_a_verifier(&mut i, &rc, t + 181), VALID);
+    i.report_card_lost("cl", ResidentId(1), t + 240).unwrap();
+    assert_eq!(status_seen_by_a_verifier(&mut i, &rc, t + 241), INVALID);
+    // A second report changes nothing, and the first reason and time stay.
+    i.report_phone_lost("pl2", &c.document_number, t + 300)
+        .unwrap();
+    assert_eq!(
+        i.status(&c.document_number, t + 301),
+        Ok(CredentialStatus::Revoked {
+            reason: RevocationReason::CardReportedLost,
+            at: t + 240
+        })
+    );
+    // The list agrees with the per-document status everywhere.
+    let cwt = i.status_list_token(1, t + 301).unwrap();
+    let list = protocol::status_list::verify(&cwt, &i.pki().mdoc_roots(), t + 301, &ra.uri)
+        .unwrap()
+        .list;
+    assert_eq!(list.len(), STATUS_LIST_CAPACITY);
+    assert_eq!(
+        list.iter().take(4).collect::<Vec<_>>(),
+        [INVALID, INVALID, INVALID, VALID]
+    );
+    assert_eq!(list.iter().filter(|&s| s != VALID).count(), 3);
+}
+
+#[test]
+fn a_verifier_cache_keeps_the_old_list_within_its_ttl_and_takes_the_new_one_after() {
+    use protocol::status_list::{self, StatusListCache, INVALID, VALID};
+    let mut i = issuer();
+    let t0 = now();
+    let a = qr_issue(&mut i, "a", PHONE, &device(1), t0);
+    let r = mso_status(&i, &a, t0);
+    let roots = i.pki().mdoc_roots();
+    let mut cache = StatusListCache::new();
+    let v = status_list::verify(&i.status_list_token(1, t0).unwrap(), &roots, t0, &r.uri).unwrap();
+    assert_eq!(
+        (v.ttl, v.exp),
+        (Some(STATUS_LIST_TTL), Some(t0 + STATUS_LIST_LIFETIME))
+    );
+    let until = cache.insert(v, t0);
+    assert_eq!(until, t0 + STATUS_LIST_TTL as i64);
+    i.report_phone_lost("lost", &a.document_number, t0 + 10)
+        .unwrap();
+    // Within the ttl the verifier still relies on what it fetched: VALID.
+    let cached = cache.get(&r.uri, until - 1).expect("fresh");
+    assert_eq!(cached.status_of(&r), Ok(VALID));
+    // At the ttl it is stale; the fresh token says INVALID.
+    assert!(cache.get(&r.uri, until).is_none());
+    let fresh = status_list::verify(
+        &i.status_list_token(1, until).unwrap(),
+        &roots,
+        until,
+        &r.uri,
+    )
+    .unwrap();
+    cache.insert(fresh, until);
+    assert_eq!(cache.get(&r.uri, until).unwrap().status_of(&r), Ok(INVALID));
+}
+
+#[test]
+fn the_token_is_signed_once_per_change_not_once_per_request() {
+    let mut i = issuer();
+    let t0 = now();
+    assert_eq!(i.status_list_token(1, t0), Err(Error::UnknownStatusList));
+    let a = qr_issue(&mut i, "a", PHONE, &device(1), t0);
+    let signs = |i: &mut Issuer, t| {
+        let (bytes, ops) = protocol::crypto::measure(|| i.status_list_token(1, t).unwrap());
+        (bytes, ops.ecdsa_sign)
+    };
+    let (first, n) = signs(&mut i, t0);
+    assert_eq!(n, 1);
+    let (again, n) = signs(&mut i, t0 + 3_000);
+    assert_eq!((n, &again), (0, &first), "unchanged: the kept token");
+    i.report_phone_lost("lost", &a.document_number, t0 + 3_100)
+        .unwrap();
+    let (changed, n) = signs(&mut i, t0 + 3_200);
+    assert_eq!(n, 1);
+    assert_ne!(changed, first);
+    assert_eq!(signs(&mut i, t0 + 3_300).1, 0);
+    // Half its lifetime on, an unchanged token is signed anew, so none served is near exp.
+    assert_eq!(
+        signs(&mut i, t0 + 3_200 + STATUS_LIST_RESIGN_AFTER - 1).1,
+        0
+    );
+    assert_eq!(signs(&mut i, t0 + 3_200 + STATUS_LIST_RESIGN_AFTER).1, 1);
+    // Other ids are unknown.
+    for id in [0, 2, u64::MAX] {
+        assert_eq!(i.status_list_token(id, t0), Err(Error::UnknownStatusList));
+    }
+    assert_eq!(i.status_list_count(), 1);
+}
+
+#[test]
+fn a_full_list_is_followed_by_a_new_one() {
+    let cap = STATUS_LIST_CAPACITY as usize;
+    assert_eq!(status_lists::StatusLists::position(0), (1, 0));
+    assert_eq!(
+        status_lists::StatusLists::position(cap - 1),
+        (1, STATUS_LIST_CAPACITY - 1)
+    );
+    assert_eq!(status_lists::StatusLists::position(cap), (2, 0));
+    assert_eq!(status_lists::StatusLists::position(2 * cap + 5), (3, 5));
+    let mut i = issuer();
+    i.status_lists.allocate(cap).unwrap();
+    assert_eq!(i.status_list_count(), 2);
+    let r = i.status_ref_of(cap);
+    assert_eq!(
+        r,
+        StatusRef {
+            idx: 0,
+            uri: "https://issuer.midsim.invalid/status-lists/2".into()
+        }
+    );
+    let t = now();
+    let cwt = i.status_list_token(2, t).unwrap();
+    let v = protocol::status_list::verify(&cwt, &i.pki().mdoc_roots(), t, &r.uri).unwrap();
+    assert_eq!(v.status_of(&r), Ok(protocol::status_list::VALID));
+    // A token fetched from one list's URI is not accepted as another's.
+    assert!(
+        protocol::status_list::verify(&cwt, &i.pki().mdoc_roots(), t, &i.status_list_uri(1))
+            .is_err()
+    );
 }

@@ -416,3 +416,151 @@ async fn ic_route_over_http_from_a_new_ic_card_to_a_credential() {
     let (_, list) = call(&app, "GET", "/status", &[], vec![]).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// `GET path`: status, Content-Type and the raw body.
+async fn get_raw(app: &Router, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let req = Request::builder()
+        .method("GET")
+        .uri(path)
+        .header("accept", protocol::status_list::MEDIA_TYPE)
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, ct, bytes)
+}
+
+/// The IC route for resident 1 with a fresh card; gives the credential answer.
+async fn issue_over_the_ic_route(app: &Router, device_seed: u64) -> Value {
+    let (_, card) = call(
+        app,
+        "POST",
+        "/desk/ic-card",
+        &[("idempotency-key", "ic")],
+        post(json!({"resident": 1})),
+    )
+    .await;
+    let aa_key: [u8; 32] = oid4vci::from_b64url(card["aa_private_key"].as_str().unwrap(), "k")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let aa_key = SigningKey::from_bytes(&aa_key.into()).unwrap();
+    let (_, nonce) = call(app, "POST", "/nonce", &[], vec![]).await;
+    let nonce = nonce["c_nonce"].as_str().unwrap();
+    let sig = protocol::aa::sign_challenge(&aa_key, &oid4vci::aa_challenge(nonce));
+    let (_, tok) = call(
+        app,
+        "POST",
+        "/token",
+        &[("idempotency-key", "t")],
+        post(json!({
+            "grant_type": oid4vci::CARD_EVIDENCE_GRANT,
+            "dg1": card["dg1"], "dg15": card["dg15"], "sod": card["sod"],
+            "nonce": nonce, "aa_signature": oid4vci::b64url(&sig), "phone_id": PHONE,
+        })),
+    )
+    .await;
+    let (_, nonce) = call(app, "POST", "/nonce", &[], vec![]).await;
+    let device = SigningKey::random(&mut ChaCha20Rng::seed_from_u64(device_seed));
+    let jwt = oid4vci::sign_proof_jwt(
+        &device,
+        &IssuerConfig::default().base_url,
+        nonce["c_nonce"].as_str().unwrap(),
+        NOW,
+    );
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    let (st, cred) = call(
+        app,
+        "POST",
+        "/credential",
+        &[("idempotency-key", "c"), ("authorization", &bearer)],
+        post(
+            json!({"credential_configuration_id": oid4vci::MRRC_CONFIGURATION_ID,
+                    "proofs": {"jwt": [jwt]}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{cred}");
+    cred
+}
+
+#[tokio::test]
+async fn the_status_list_named_in_the_mso_is_served_as_a_cwt_and_shows_the_revocation() {
+    use protocol::mdoc::{self, IssuerSigned};
+    use protocol::status_list::{self, INVALID, MEDIA_TYPE, VALID};
+    let app = router();
+    // router()'s issuer is deterministic: the same seed and time give the same IACA root.
+    let roots = Issuer::new(
+        1,
+        IssuerConfig::default(),
+        Policy::default_rollout(),
+        NOW - 86_400,
+    )
+    .unwrap()
+    .pki()
+    .mdoc_roots();
+    let (st, _, _) = get_raw(&app, "/status-lists/1").await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "no list before the first issuance"
+    );
+    let cred = issue_over_the_ic_route(&app, 7).await;
+    let bytes =
+        oid4vci::from_b64url(cred["credentials"][0]["credential"].as_str().unwrap(), "m").unwrap();
+    let r = IssuerSigned::from_cbor(&bytes)
+        .unwrap()
+        .verify(&roots, mdoc::DOC_TYPE, NOW)
+        .unwrap()
+        .status
+        .unwrap();
+    let path = r
+        .uri
+        .strip_prefix(&IssuerConfig::default().base_url)
+        .unwrap()
+        .to_owned();
+    assert_eq!(path, "/status-lists/1");
+    let (st, ct, cwt) = get_raw(&app, &path).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, MEDIA_TYPE);
+    let v = status_list::verify(&cwt, &roots, NOW, &r.uri).unwrap();
+    assert_eq!(v.status_of(&r), Ok(VALID));
+    let (st, _) = call(
+        &app,
+        "POST",
+        "/report/phone-lost",
+        &[("idempotency-key", "l1")],
+        post(json!({"document_number": cred["document_number"]})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, _, cwt) = get_raw(&app, &path).await;
+    let v = status_list::verify(&cwt, &roots, NOW, &r.uri).unwrap();
+    assert_eq!(v.status_of(&r), Ok(INVALID));
+    // Unknown and malformed ids are a JSON 404.
+    for bad in [
+        "/status-lists/2",
+        "/status-lists/0",
+        "/status-lists/x",
+        "/status-lists/-1",
+    ] {
+        let (st, ct, body) = get_raw(&app, bad).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{bad}");
+        assert!(ct.starts_with("application/json"), "{bad}: {ct}");
+        let e: ErrorResponse = serde_json::from_slice(&body).unwrap();
+        assert_eq!(e.error, ErrorCode::NotFound);
+    }
+}

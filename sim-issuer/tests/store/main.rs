@@ -1,9 +1,12 @@
-//! A restarted issuer keeps every resident, offer, credential and revocation.
+//! A restarted issuer keeps every resident, offer, credential and revocation, and rebuilds
+//! the same Token Status Lists.
 
 use std::path::PathBuf;
 
 use p256::ecdsa::SigningKey;
+use protocol::mdoc::{self, IssuerSigned};
 use protocol::oid4vci::{self, CredentialRequest, Proofs, TokenRequest};
+use protocol::status_list::{self, StatusRef, INVALID, VALID};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use sim_issuer::durable::DurableIssuer;
@@ -291,4 +294,55 @@ fn a_crash_after_the_commit_but_before_the_answer_left_gives_the_retry_the_first
         .unwrap();
     assert_eq!(retry, first);
     assert_eq!(i.core().credentials().len(), 1);
+}
+
+/// What a relying party sees of the list holding `r`: the signed token fetched through the
+/// shell at `t`, verified with the IACA root.
+fn list_seen(i: &mut DurableIssuer, r: &StatusRef, t: i64) -> status_list::VerifiedStatusList {
+    let id: u64 = r.uri.rsplit('/').next().unwrap().parse().unwrap();
+    let cwt = i.call(|c| c.status_list_token(id, t)).unwrap();
+    status_list::verify(&cwt, &i.core().pki().mdoc_roots(), t, &r.uri).unwrap()
+}
+
+#[test]
+fn a_replayed_journal_rebuilds_the_same_status_lists_and_a_lost_revocation_stays_lost() {
+    let dir = TempDir::new("status-lists");
+    let (token, req) = up_to_credential(&dir);
+    let (r, doc) = {
+        let mut i = open(&dir);
+        let resp = i
+            .call(|c| c.credential("c", &token, &req, NOW + 30))
+            .unwrap();
+        let bytes = oid4vci::from_b64url(&resp.credentials[0].credential, "mdoc").unwrap();
+        let r = IssuerSigned::from_cbor(&bytes)
+            .unwrap()
+            .verify(&i.core().pki().mdoc_roots(), mdoc::DOC_TYPE, NOW + 30)
+            .unwrap()
+            .status
+            .unwrap();
+        assert_eq!(list_seen(&mut i, &r, NOW + 40).status_of(&r), Ok(VALID));
+        (r, resp.document_number)
+    };
+    // The phone-lost report is answered but the process dies before the commit.
+    let lost = open(&dir).crash_after_answer(|c| c.report_phone_lost("lost", &doc, NOW + 50));
+    assert_eq!(lost, Ok(()));
+    // Restarted, the revocation never happened, in the list as in the record.
+    let before = {
+        let mut i = open(&dir);
+        assert_eq!(i.core().status_ref(&doc), Some(r.clone()));
+        let seen = list_seen(&mut i, &r, NOW + 55);
+        assert_eq!(seen.status_of(&r), Ok(VALID));
+        // The retry revokes it.
+        i.call(|c| c.report_phone_lost("lost", &doc, NOW + 60))
+            .unwrap();
+        let after = list_seen(&mut i, &r, NOW + 61);
+        assert_eq!(after.status_of(&r), Ok(INVALID));
+        after.list
+    };
+    // Restarted again: the same list, bit for bit.
+    let mut i = open(&dir);
+    let seen = list_seen(&mut i, &r, NOW + 70);
+    assert_eq!(seen.status_of(&r), Ok(INVALID));
+    assert_eq!(seen.list, before);
+    assert_eq!(i.core().status_list_count(), 1);
 }
