@@ -586,7 +586,10 @@ pub fn decode_message(json: &[u8], cmd: Cmd) -> Result<Message, MipError> {
     let v: Value = serde_json::from_slice(json)
         .map_err(|e| MipError::new(ErrorCode::NotJson, format!("message: {e}")))?;
     let Value::Object(m) = v else {
-        return Err(MipError::new(ErrorCode::NotJson, "message is not an object"));
+        return Err(MipError::new(
+            ErrorCode::NotJson,
+            "message is not an object",
+        ));
     };
     // The header first (its items, then type, version and cmd), then the body's items,
     // then the body's values.
@@ -627,7 +630,9 @@ pub fn decode_message(json: &[u8], cmd: Cmd) -> Result<Message, MipError> {
         None
     };
     let trxcode = text(&m, "trxcode")?.to_owned();
-    if trxcode.is_empty() || trxcode.len() > 128 {
+    // An M900 answering a request whose trxcode could not be read carries an empty one: the
+    // item is mandatory, but there is nothing to echo.
+    if (trxcode.is_empty() && cmd != Cmd::M900) || trxcode.len() > 128 {
         return Err(MipError::new(ErrorCode::InvalidData, "trxcode length"));
     }
     Ok(match cmd {

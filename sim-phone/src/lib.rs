@@ -16,6 +16,10 @@
 //!   to any issuer
 //!   through an [`IssuerClient`] ([`HttpIssuer`] over HTTP with retries and backoff; an
 //!   in-process client is a few lines over the issuer core, see the tests);
+//! - [`PresentFlow`]: showing the mobile ID at a relying party (mip QR-MPM: scan the M200,
+//!   fetch and check the signed profile against the [`VerifierRegistry`], consent and PIN, a
+//!   DeviceResponse with only the requested elements, signed over the session transcript and
+//!   sealed to the verifier's key);
 //! - [`Wallet`]: the mobile ID, its status, expiry and reissue date, and what a revocation
 //!   does;
 //! - the [`UiEvent`]s a screen would show, each with a human message;
@@ -34,6 +38,7 @@ mod http;
 mod issue;
 mod keystore;
 mod nfc;
+mod present;
 mod tap;
 mod ui;
 mod wallet;
@@ -50,6 +55,9 @@ pub use keystore::{KeyHandle, Keystore, PIN_TRIES};
 #[cfg(feature = "pcsc")]
 pub use nfc::PcscReader;
 pub use nfc::{FaultyReader, InProcessReader, NfcReader, ReaderFaults};
+pub use present::{
+    PresentConfig, PresentEvent, PresentFlow, PresentOutput, PresentState, VerifierRegistry,
+};
 pub use protocol::issuance::{CredentialStatus, IssuerReply, IssuerRequest, RevocationReason};
 pub use protocol::SmartCard;
 pub use tap::{

@@ -119,6 +119,43 @@ pub enum UiEvent {
         /// Digits expected.
         length: u8,
     },
+    /// Ask the holder to scan the relying party's QR code.
+    ScanVerifierQr,
+    /// The QR code is not a relying party's request.
+    NotAVerifierRequest,
+    /// Ask the holder to consent to showing these elements to this relying party, and for
+    /// the app PIN.
+    ConsentRequested {
+        /// The relying party's name.
+        verifier: String,
+        /// What it asks for (element identifiers).
+        elements: Vec<String>,
+    },
+    /// The relying party could not be trusted (unsigned or unknown profile, or it asks for
+    /// something the app cannot give).
+    VerifierUntrusted {
+        /// What failed.
+        detail: String,
+    },
+    /// No usable mobile ID on this phone (none, expired, or revoked).
+    NoMobileId,
+    /// The relying party accepted the mobile ID.
+    Presented {
+        /// The relying party's name.
+        verifier: String,
+    },
+    /// The relying party refused the mobile ID, with its M900 code and message.
+    PresentationRefused {
+        /// The M900 errcode.
+        code: u32,
+        /// Its errmsg.
+        detail: String,
+    },
+    /// The relying party could not be reached or answered out of protocol.
+    VerifierUnreachable {
+        /// What failed.
+        detail: String,
+    },
 }
 
 const MONTHS: [&str; 12] = [
@@ -226,6 +263,27 @@ impl fmt::Display for UiEvent {
             Self::NotAnOffer => f.write_str("This QR code is not a mobile ID offer"),
             Self::EnterTxCode { length } => {
                 write!(f, "Enter the {length}-digit code the clerk gave you")
+            }
+            Self::ScanVerifierQr => f.write_str("Scan the QR code shown at the counter"),
+            Self::NotAVerifierRequest => {
+                f.write_str("This QR code is not a request for your mobile ID")
+            }
+            Self::ConsentRequested { verifier, elements } => write!(
+                f,
+                "{verifier} asks to see: {}. Enter your PIN to agree",
+                elements.join(", ")
+            ),
+            Self::VerifierUntrusted { detail } => write!(
+                f,
+                "This request could not be verified, nothing was shown ({detail})"
+            ),
+            Self::NoMobileId => f.write_str("There is no valid mobile ID on this phone"),
+            Self::Presented { verifier } => write!(f, "Your mobile ID was accepted by {verifier}"),
+            Self::PresentationRefused { code, detail } => {
+                write!(f, "Your mobile ID was not accepted ({code}: {detail})")
+            }
+            Self::VerifierUnreachable { .. } => {
+                f.write_str("The counter's system cannot be reached, try again")
             }
         }
     }

@@ -35,15 +35,21 @@ fn every_message_round_trips_through_its_body() {
     let m200 = M200::direct("trx-1", "https://bank.example");
     assert_eq!(M200::from_qr_text(&m200.to_qr_text()).unwrap(), m200);
     let cases = [
-        (Message::M310(M310 {
-            trxcode: "trx-1".into(),
-        }), Cmd::M310),
+        (
+            Message::M310(M310 {
+                trxcode: "trx-1".into(),
+            }),
+            Cmd::M310,
+        ),
         (Message::M400(m400()), Cmd::M400),
-        (Message::M900(M900 {
-            trxcode: "trx-1".into(),
-            errcode: 10104,
-            errmsg: "trxcode not found".into(),
-        }), Cmd::M900),
+        (
+            Message::M900(M900 {
+                trxcode: "trx-1".into(),
+                errcode: 10104,
+                errmsg: "trxcode not found".into(),
+            }),
+            Cmd::M900,
+        ),
     ];
     for (m, cmd) in cases {
         assert_eq!(decode_request(&m.to_body(), cmd).unwrap(), m);
@@ -57,7 +63,15 @@ fn the_wire_shape_is_the_specifications() {
     assert_eq!(v["version"], "1.0.0");
     assert_eq!(v["cmd"], "400");
     assert_eq!(v["request"], "presentation");
-    for key in ["presentType", "encryptType", "keyType", "authType", "nonce", "type", "data"] {
+    for key in [
+        "presentType",
+        "encryptType",
+        "keyType",
+        "authType",
+        "nonce",
+        "type",
+        "data",
+    ] {
         assert!(v["vp"].get(key).is_some(), "vp.{key}");
     }
     let qr: Value =
@@ -65,7 +79,10 @@ fn the_wire_shape_is_the_specifications() {
             .unwrap();
     assert_eq!(qr["cmd"], "200");
     assert_eq!(qr["mode"], "direct");
-    assert!(qr.get("profile").is_none(), "a QR-MPM M200 carries no profile");
+    assert!(
+        qr.get("profile").is_none(),
+        "a QR-MPM M200 carries no profile"
+    );
     let reply: Value = serde_json::from_slice(
         &HttpReply::error(&M900 {
             trxcode: "t".into(),
@@ -123,13 +140,33 @@ fn each_error_code_is_given_for_its_fault() {
         }
         b(v)
     };
-    for k in ["presentType", "encryptType", "keyType", "authType", "nonce", "type", "data"] {
+    for k in [
+        "presentType",
+        "encryptType",
+        "keyType",
+        "authType",
+        "nonce",
+        "type",
+        "data",
+    ] {
         assert_eq!(code_of(&with_vp(k, None), Cmd::M400), 10002, "vp.{k}");
     }
-    assert_eq!(code_of(&with_vp("presentType", Some(json!(3))), Cmd::M400), 10100);
-    assert_eq!(code_of(&with_vp("presentType", Some(json!(-1))), Cmd::M400), 10100);
-    assert_eq!(code_of(&with_vp("data", Some(json!("xyz"))), Cmd::M400), 10100);
-    assert_eq!(code_of(&with_vp("type", Some(json!("ISSUE"))), Cmd::M400), 10100);
+    assert_eq!(
+        code_of(&with_vp("presentType", Some(json!(3))), Cmd::M400),
+        10100
+    );
+    assert_eq!(
+        code_of(&with_vp("presentType", Some(json!(-1))), Cmd::M400),
+        10100
+    );
+    assert_eq!(
+        code_of(&with_vp("data", Some(json!("xyz"))), Cmd::M400),
+        10100
+    );
+    assert_eq!(
+        code_of(&with_vp("type", Some(json!("ISSUE"))), Cmd::M400),
+        10100
+    );
     let mut no_vp = vp.clone();
     no_vp.as_object_mut().unwrap().remove("vp");
     assert_eq!(code_of(&b(no_vp), Cmd::M400), 10002);
@@ -208,7 +245,10 @@ fn a_signed_profile_verifies_and_any_change_breaks_it() {
 #[test]
 fn canonical_json_sorts_keys_at_every_level() {
     let v = json!({"b": 1, "a": {"d": [true, null], "c": "x"}});
-    assert_eq!(canonical_json(&v), br#"{"a":{"c":"x","d":[true,null]},"b":1}"#);
+    assert_eq!(
+        canonical_json(&v),
+        br#"{"a":{"c":"x","d":[true,null]},"b":1}"#
+    );
 }
 
 proptest! {
