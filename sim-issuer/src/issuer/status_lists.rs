@@ -144,6 +144,18 @@ impl Issuer {
         }
     }
 
+    /// [`Issuer::status_list_token`] for the list at `uri`, as the MSO's `status` names it: a
+    /// relying party in the same process fetches it this way instead of over HTTP. A URI that
+    /// is not one of this issuer's lists is [`Error::UnknownStatusList`].
+    pub fn status_list_token_by_uri(&mut self, uri: &str, now: UnixTime) -> Result<Vec<u8>, Error> {
+        let prefix = format!("{}{STATUS_LIST_PATH}/", self.config.base_url);
+        let id = uri
+            .strip_prefix(&prefix)
+            .and_then(|tail| tail.parse::<u64>().ok())
+            .ok_or(Error::UnknownStatusList)?;
+        self.status_list_token(id, now)
+    }
+
     /// The Status List Token (CWT, §5.2) of list `id` at `now`: the bytes `GET
     /// /status-lists/{id}` answers with `Content-Type: application/statuslist+cwt`. Signed
     /// afresh only if the list changed since the kept token was signed, or that token is
