@@ -317,7 +317,7 @@ impl Gate {
 }
 
 /// The app PIN every simulated holder chose (it gates the device key in the keystore).
-const APP_PIN: &str = "246810";
+pub const APP_PIN: &str = "246810";
 
 /// How an issuance attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -566,7 +566,7 @@ pub fn outcome_of(
 }
 
 /// The phone of resident `r` for attempt `attempt`: its number and its randomness.
-fn phone_for(seed: u64, r: &Resident, attempt: u32) -> Phone {
+pub fn phone_for(seed: u64, r: &Resident, attempt: u32) -> Phone {
     Phone::new(phone_id(r), phone_rng(seed, r, attempt))
 }
 
@@ -594,6 +594,20 @@ pub async fn ic_tap_altered(
     filter: impl Filter,
 ) -> Outcome {
     let mut phone = phone_for(seed, r, attempt);
+    ic_tap_on(&mut phone, gate, seed, r, flows, refusals, filter).await
+}
+
+/// [`ic_tap_altered`] on a given phone, which keeps the mobile ID in its wallet afterwards
+/// (for presentations).
+pub async fn ic_tap_on(
+    phone: &mut Phone,
+    gate: &Gate,
+    seed: u64,
+    r: &Resident,
+    flows: &FlowConfig,
+    refusals: &mut Vec<String>,
+    filter: impl Filter,
+) -> Outcome {
     let mut card = match card_for(gate, seed, r, is_tampered(seed, r, flows)) {
         Ok(c) => c,
         Err(o) => return o,
@@ -607,9 +621,9 @@ pub async fn ic_tap_altered(
         tx_code: None,
         tap_seconds: flows.tap_seconds,
     };
-    let app = IssueFlow::tap(gate.phone_config(&phone));
+    let app = IssueFlow::tap(gate.phone_config(phone));
     let reader = sim_phone::InProcessReader::new(&mut card);
-    let end = Pair::run_altered(&mut phone, app, reader, None, holder, gate, filter).await;
+    let end = Pair::run_altered(phone, app, reader, None, holder, gate, filter).await;
     outcome_of(&end, crate::arrival::Route::IcTap, refusals)
 }
 
@@ -619,6 +633,19 @@ pub async fn ic_tap_altered(
 pub async fn desk_qr(
     gate: &Gate,
     seed: u64,
+    r: &Resident,
+    attempt: u32,
+    swap_card: bool,
+) -> Outcome {
+    let mut phone = phone_for(seed, r, attempt);
+    desk_qr_on(&mut phone, gate, r, attempt, swap_card).await
+}
+
+/// [`desk_qr`] on a given phone, which keeps the mobile ID in its wallet afterwards (for
+/// presentations).
+pub async fn desk_qr_on(
+    phone: &mut Phone,
+    gate: &Gate,
     r: &Resident,
     attempt: u32,
     swap_card: bool,
@@ -659,14 +686,13 @@ pub async fn desk_qr(
         Ok(img) => img,
         Err(e) => return Outcome::Failed("qr_offer".into(), e.to_string()),
     };
-    let mut phone = phone_for(seed, r, attempt);
     let holder = Holder {
         tx_code: Some(offer.tx_code),
         ..Holder::default()
     };
-    let app = IssueFlow::qr(gate.phone_config(&phone));
+    let app = IssueFlow::qr(gate.phone_config(phone));
     let end = Pair::new(
-        &mut phone,
+        phone,
         app,
         harness::no_card(),
         Some(&qr),

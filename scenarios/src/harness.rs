@@ -15,6 +15,8 @@
 //! [`IssuerTransport`]; the capacity-limited in-process issuer ([`crate::flows::Gate`]) is
 //! one such transport.
 
+mod present;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -43,6 +45,15 @@ pub enum Message {
     },
     /// The issuer's reply.
     FromIssuer(IssuerReply),
+    /// A request from the phone to a relying party: the URL and the `{"data": ...}` body.
+    ToVerifier {
+        /// The full URL.
+        url: String,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// The relying party's answer body.
+    FromVerifier(Vec<u8>),
 }
 
 /// What a [`Filter`] does with a message. A filter corrupts a message by editing it and
@@ -69,6 +80,11 @@ pub trait Filter {
     /// Decide what happens to `message`; it may be edited in place.
     fn filter(&mut self, message: &mut Message) -> Verdict;
 }
+
+pub use present::{
+    HttpVerifier, InProcessVerifier, PresentEnd, PresentPair, StatusSource, VerifierAnswer,
+    VerifierTransport,
+};
 
 /// The filter of an unaltered run: every message is delivered as sent.
 #[derive(Debug, Clone, Copy, Default)]

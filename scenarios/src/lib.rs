@@ -24,6 +24,8 @@
 //! The rollout engine:
 //! - [`flows`]: the IC-tap and desk-QR issuance flows, the phone's app through the harness,
 //!   the issuer core behind a capacity [`flows::Gate`];
+//! - [`present`]: presentations at relying parties after issuance (`sim-verifier`'s
+//!   verifier core per kind, visit rates from `data/presentations.toml`);
 //! - [`sim`]: the sharded, virtual-time rollout simulation behind `midsim rollout`;
 //! - [`bench`]: flows per core against their crypto floor, behind `midsim bench`.
 
@@ -37,6 +39,7 @@ pub mod flows;
 pub mod harness;
 pub mod locale;
 pub mod population;
+pub mod present;
 pub mod region;
 pub mod report;
 pub mod rng;

@@ -29,7 +29,9 @@ use time::{macros::date, Date};
 use crate::arrival::{ArrivalConfig, ArrivalModel, Channel, Decision, OpeningTable};
 use crate::desk::{center_in_sample, DeskConfig, Desks, Visit};
 use crate::flows::{self, FlowConfig, Gate, IssuerCapacity, Outcome};
+use crate::harness::{self, Phone};
 use crate::population::{CardType, Population, PopulationConfig};
+use crate::present::{PresentationConfig, RelyingParties};
 use crate::report::{self, Day, Report, RunInfo};
 use crate::rng::{rng_for, Stream};
 use crate::vtime::{self, UnixTime};
@@ -54,6 +56,9 @@ pub struct SimConfig {
     pub issuer: IssuerCapacity,
     /// The flows' knobs.
     pub flows: FlowConfig,
+    /// Presentations at relying parties after issuance.
+    #[serde(default)]
+    pub presentations: PresentationConfig,
 }
 
 /// The pilot opening: the first simulated day.
@@ -80,6 +85,7 @@ impl SimConfig {
             desk: DeskConfig::default(),
             issuer: IssuerCapacity::default(),
             flows: FlowConfig::default(),
+            presentations: PresentationConfig::default(),
         }
     }
 
@@ -101,7 +107,8 @@ impl SimConfig {
         self.population.validate()?;
         self.desk.validate()?;
         self.issuer.validate()?;
-        self.flows.validate()
+        self.flows.validate()?;
+        self.presentations.validate()
     }
 
     /// A digest of the configuration without the seed (shards of one run must agree).
@@ -114,6 +121,7 @@ impl SimConfig {
             &self.desk,
             &self.issuer,
             &self.flows,
+            &self.presentations,
         ))
         .unwrap_or_default();
         hex::encode(&protocol::crypto::sha256(text.as_bytes())[..8])
@@ -320,9 +328,15 @@ fn run(
         table: &table,
         start_unix,
         end_unix,
+        presentations: Rc::new(cfg.presentations.clone()),
     };
     let result: Result<(), Error> = local.block_on(&rt, async {
         let gate = Rc::new(Gate::new(issuer, cfg.issuer.clone(), start_unix));
+        let rps = Rc::new(RelyingParties::new(
+            &gate,
+            cfg.presentations.verifier.clone(),
+            crate::rng::splitmix64(cfg.seed ^ crate::rng::splitmix64(shard ^ 0x5250)),
+        ));
         while let Some(Reverse(p)) = heap.pop() {
             let (at, i, kind) = p.unpack(start_unix);
             if at >= end_unix {
@@ -332,7 +346,7 @@ fn run(
             progress
                 .day
                 .store(vtime::local_day(at, off), Ordering::Relaxed);
-            world.arrive(&gate, &shared, &mut desks, &mut heap, at, i, kind)?;
+            world.arrive(&gate, &rps, &shared, &mut desks, &mut heap, at, i, kind)?;
             progress.flows.store(shared.flows.get(), Ordering::Relaxed);
         }
         while shared.in_flight.get() > 0 {
@@ -407,6 +421,8 @@ struct World<'a> {
     table: &'a OpeningTable,
     start_unix: UnixTime,
     end_unix: UnixTime,
+    /// Shared by every flow task of the shard (one copy, not one per task).
+    presentations: Rc<PresentationConfig>,
 }
 
 impl World<'_> {
@@ -416,6 +432,7 @@ impl World<'_> {
     fn arrive(
         &self,
         gate: &Rc<Gate>,
+        rps: &Rc<RelyingParties>,
         shared: &Rc<Shared>,
         desks: &mut Desks,
         heap: &mut BinaryHeap<Reverse<Pending>>,
@@ -470,6 +487,11 @@ impl World<'_> {
         *shared.live.borrow_mut().entry(i).or_default() += 1;
         let task = FlowTask {
             gate: gate.clone(),
+            rps: rps.clone(),
+            presentations: self.presentations.clone(),
+            // An early attempt that got through (its desk queue ran past the opening) is
+            // superseded by the resident's main attempt: the holder moves to that phone.
+            superseded_at: (kind == Kind::Early).then_some(a.at),
             shared: shared.clone(),
             flows_cfg: cfg.flows.clone(),
             seed: cfg.seed,
@@ -534,6 +556,11 @@ impl World<'_> {
 /// task of the shard's runtime.
 struct FlowTask {
     gate: Rc<Gate>,
+    rps: Rc<RelyingParties>,
+    presentations: Rc<PresentationConfig>,
+    /// When a later attempt of the same resident takes over (this copy is then revoked as
+    /// superseded, and the holder stops presenting it).
+    superseded_at: Option<UnixTime>,
     shared: Rc<Shared>,
     flows_cfg: FlowConfig,
     seed: u64,
@@ -550,6 +577,9 @@ impl FlowTask {
     async fn run(self, r: crate::population::Resident) {
         let FlowTask {
             gate,
+            rps,
+            presentations,
+            superseded_at,
             shared,
             flows_cfg,
             seed,
@@ -566,18 +596,20 @@ impl FlowTask {
         // for a card loss months away, holds a few hundred bytes, not the ~3 KB of
         // the largest flow state: at 10M residents tens of thousands wait at once.
         let mut refusals = Vec::new();
+        let mut phone = Box::new(flows::phone_for(seed, &r, attempt));
         let outcome = if in_app {
-            Box::pin(flows::ic_tap(
+            Box::pin(flows::ic_tap_on(
+                &mut phone,
                 &gate,
                 seed,
                 &r,
                 &flows_cfg,
-                attempt,
                 &mut refusals,
+                harness::Deliver,
             ))
             .await
         } else {
-            Box::pin(flows::desk_qr(&gate, seed, &r, attempt, swap)).await
+            Box::pin(flows::desk_qr_on(&mut phone, &gate, &r, attempt, swap)).await
         };
         let issued = match &outcome {
             flows::Outcome::Issued {
@@ -587,13 +619,33 @@ impl FlowTask {
         };
         shared.record(&gate, &r, at, attempt, &refusals, outcome);
         if let Some(doc) = issued {
-            let lost_card = Box::pin(lose_card(
-                &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix,
-            ))
-            .await;
-            if !lost_card {
+            let issued_at = gate.now();
+            let end_unix = superseded_at.map_or(end_unix, |t| t.min(end_unix));
+            let card_loss =
+                plan_card_loss(&flows_cfg, seed, &r, attempt, issued_at).filter(|&t| t < end_unix);
+            let phone_at = plan_phone_event(&flows_cfg, seed, &r, attempt, issued_at)
+                .filter(|&(t, _)| t < end_unix);
+            let next_event = card_loss
+                .or(phone_at.map(|(t, _)| t))
+                .unwrap_or(end_unix)
+                .min(end_unix);
+            let ctx = PresentCtx {
+                rps: &rps,
+                gate: &gate,
+                shared: &shared,
+                cfg: &presentations,
+                seed,
+            };
+            Box::pin(ctx.visits(&mut phone, &r, attempt, issued_at, next_event)).await;
+            if let Some(lost_at) = card_loss {
+                Box::pin(lose_card(
+                    &gate, &shared, &ctx, &mut phone, seed, &r, attempt, &doc, lost_at, end_unix,
+                ))
+                .await;
+            } else if let Some((at, lost)) = phone_at {
                 Box::pin(phone_event(
-                    &gate, &shared, &flows_cfg, seed, &r, attempt, &doc, end_unix, online,
+                    &gate, &shared, &ctx, &mut phone, &flows_cfg, seed, &r, attempt, &doc, at,
+                    lost, end_unix, online,
                 ))
                 .await;
             }
@@ -602,30 +654,44 @@ impl FlowTask {
     }
 }
 
-/// With the configured probability, the holder loses the card some days after issuance:
-/// reports it (the mobile ID must be revoked), then the next working morning gets a
-/// replacement IC card at the desk and a new mobile ID there. Counted as events.
-#[allow(clippy::too_many_arguments)]
-async fn lose_card(
-    gate: &Gate,
-    shared: &Shared,
+/// When (if at all) the holder loses the card after issuance at `issued_at`: with the
+/// configured probability, some days later.
+fn plan_card_loss(
     flows_cfg: &FlowConfig,
     seed: u64,
     r: &crate::population::Resident,
     attempt: u32,
-    doc: &str,
-    end_unix: UnixTime,
-) -> bool {
+    issued_at: UnixTime,
+) -> Option<UnixTime> {
     use rand::RngExt;
     let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(3));
     if !rng.random_bool(flows_cfg.card_loss_share) {
-        return false;
+        return None;
     }
     let after = rng.random_range(1..=u64::from(flows_cfg.card_loss_window_days)) * 86_400
         + rng.random_range(0..86_400);
-    let lost_at = gate.now() + after as i64;
+    Some(issued_at + after as i64)
+}
+
+/// The holder loses the card at `lost_at`: reports it (the mobile ID must be revoked; now
+/// and then the old copy is presented afterwards and must be refused), then the next working
+/// morning gets a replacement IC card at the desk and a new mobile ID there. Counted as
+/// events.
+#[allow(clippy::too_many_arguments)]
+async fn lose_card(
+    gate: &Gate,
+    shared: &Shared,
+    ctx: &PresentCtx<'_>,
+    phone: &mut Phone,
+    seed: u64,
+    r: &crate::population::Resident,
+    attempt: u32,
+    doc: &str,
+    lost_at: UnixTime,
+    end_unix: UnixTime,
+) {
     if lost_at >= end_unix {
-        return true;
+        return;
     }
     tokio::time::sleep_until(gate.instant_of(lost_at)).await;
     let outcome = Box::pin(flows::report_card_lost(gate, r, attempt, doc)).await;
@@ -640,13 +706,14 @@ async fn lose_card(
         }
         other => {
             shared.record(gate, r, lost_at, attempt, &[], other);
-            return true;
+            return;
         }
     }
+    Box::pin(ctx.revoked_copy(phone, r, attempt, "card", end_unix)).await;
     if visit >= end_unix {
-        return true;
+        return;
     }
-    tokio::time::sleep_until(gate.instant_of(visit)).await;
+    tokio::time::sleep_until(gate.instant_of(visit.max(gate.now()))).await;
     match Box::pin(flows::desk_qr(gate, seed, r, attempt + 1000, true)).await {
         Outcome::Issued { .. } => {
             let mut rep = shared.report.borrow_mut();
@@ -657,7 +724,27 @@ async fn lose_card(
         }
         other => shared.record(gate, r, visit, attempt + 1000, &[], other),
     }
-    true
+}
+
+/// When (if at all) a holder who kept their card loses their phone (`true`) or changes
+/// handsets (`false`) after issuance at `issued_at`.
+fn plan_phone_event(
+    flows_cfg: &FlowConfig,
+    seed: u64,
+    r: &crate::population::Resident,
+    attempt: u32,
+    issued_at: UnixTime,
+) -> Option<(UnixTime, bool)> {
+    use rand::RngExt;
+    let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(4));
+    let u: f64 = rng.random();
+    let lost = u < flows_cfg.phone_loss_share;
+    if !lost && u >= flows_cfg.phone_loss_share + flows_cfg.phone_change_share {
+        return None;
+    }
+    let after = rng.random_range(1..=u64::from(flows_cfg.phone_window_days)) * 86_400
+        + rng.random_range(0..86_400);
+    Some((issued_at + after as i64, lost))
 }
 
 /// With the configured probabilities, a holder who kept their card loses their phone or
@@ -665,30 +752,25 @@ async fn lose_card(
 /// (the issuer must revoke that copy at once). Then the mobile ID is issued again on the new
 /// handset: by tapping the IC card in the app once online applications are open, otherwise
 /// at the desk the next working morning; after a change the old copy must be superseded.
-/// Counted as events (`phone_reported_lost`, `phone_changed`, `reissued`).
+/// Counted as events (`phone_reported_lost`, `phone_changed`, `reissued`). Now and then the
+/// old copy (a found phone, the old handset) is presented afterwards and must be refused.
 #[allow(clippy::too_many_arguments)]
 async fn phone_event(
     gate: &Gate,
     shared: &Shared,
+    ctx: &PresentCtx<'_>,
+    old_phone: &mut Phone,
     flows_cfg: &FlowConfig,
     seed: u64,
     r: &crate::population::Resident,
     attempt: u32,
     doc: &str,
+    at: UnixTime,
+    lost: bool,
     end_unix: UnixTime,
     online: Option<UnixTime>,
 ) {
-    use rand::RngExt;
     use sim_issuer::issuer::RevocationReason;
-    let mut rng = rng_for(seed, r.index ^ (u64::from(attempt) << 48), Stream::Other(4));
-    let u: f64 = rng.random();
-    let lost = u < flows_cfg.phone_loss_share;
-    if !lost && u >= flows_cfg.phone_loss_share + flows_cfg.phone_change_share {
-        return;
-    }
-    let after = rng.random_range(1..=u64::from(flows_cfg.phone_window_days)) * 86_400
-        + rng.random_range(0..86_400);
-    let at = gate.now() + after as i64;
     if at >= end_unix {
         return;
     }
@@ -752,6 +834,9 @@ async fn phone_event(
         rep.record_event(day, "phone_changed");
     }
     rep.record_event(day, "reissued");
+    drop(rep);
+    let what = if lost { "phone" } else { "handset_change" };
+    Box::pin(ctx.revoked_copy(old_phone, r, attempt, what, end_unix)).await;
 }
 
 /// The same time of day on the next weekday.
@@ -847,6 +932,130 @@ impl Shared {
                 day_of(at, self.off),
                 day
             ));
+        }
+    }
+}
+
+/// What a holder's presentations are run and counted with.
+struct PresentCtx<'a> {
+    rps: &'a RelyingParties,
+    gate: &'a Gate,
+    shared: &'a Shared,
+    cfg: &'a PresentationConfig,
+    seed: u64,
+}
+
+impl PresentCtx<'_> {
+    /// The holder's visits to relying parties from `issued_at` until `until`, each a real
+    /// presentation from the phone that holds the mobile ID.
+    async fn visits(
+        &self,
+        phone: &mut Phone,
+        r: &crate::population::Resident,
+        attempt: u32,
+        issued_at: UnixTime,
+        until: UnixTime,
+    ) {
+        use rand::RngExt;
+        let off = self.shared.off;
+        let visits = self
+            .cfg
+            .visits(self.seed, r.index, attempt, issued_at, until, off);
+        let mut rng = rng_for(
+            self.seed,
+            r.index ^ (u64::from(attempt) << 48),
+            Stream::Other(8),
+        );
+        for (at, kind) in visits {
+            tokio::time::sleep_until(self.gate.instant_of(at)).await;
+            let consent = !rng.random_bool(self.cfg.decline_share);
+            let end = Box::pin(crate::present::present_plain(
+                self.rps, self.gate, phone, kind, consent,
+            ))
+            .await;
+            let outcome = if consent {
+                end.outcome()
+            } else {
+                "declined_by_holder".to_owned()
+            };
+            self.record(at, kind, &outcome);
+            if consent && outcome != crate::report::PRESENTATION_ACCEPTED {
+                self.failed(r, &format!("presentation_{outcome}"), &end);
+            }
+        }
+    }
+
+    /// Now and then the revoked copy on `phone` (after a lost card, a lost phone or a handset
+    /// change) is presented a few days later: it must be refused as revoked.
+    async fn revoked_copy(
+        &self,
+        phone: &mut Phone,
+        r: &crate::population::Resident,
+        attempt: u32,
+        what: &str,
+        end_unix: UnixTime,
+    ) {
+        use rand::RngExt;
+        let mut rng = rng_for(
+            self.seed,
+            r.index ^ (u64::from(attempt) << 48),
+            Stream::Other(9),
+        );
+        if !rng.random_bool(self.cfg.revoked_presentation_share) {
+            return;
+        }
+        let at = self.gate.now()
+            + (rng.random_range(1..=7u64) * 86_400 + rng.random_range(0..36_000)) as i64;
+        if at >= end_unix {
+            return;
+        }
+        let kind = sim_verifier::RpKind::ALL[rng.random_range(0..4usize)];
+        tokio::time::sleep_until(self.gate.instant_of(at)).await;
+        let end = Box::pin(crate::present::present_plain(
+            self.rps, self.gate, phone, kind, true,
+        ))
+        .await;
+        let outcome = end.outcome();
+        self.record(at, kind, &outcome);
+        let day = day_of(self.gate.now(), self.shared.off);
+        if outcome == "revoked" {
+            self.shared
+                .report
+                .borrow_mut()
+                .record_event(day, &format!("revoked_copy_refused_{what}"));
+        } else {
+            self.failed(r, &format!("revoked_copy_{outcome}"), &end);
+        }
+    }
+
+    fn record(&self, at: UnixTime, kind: sim_verifier::RpKind, outcome: &str) {
+        let off = self.shared.off;
+        let mut rep = self.shared.report.borrow_mut();
+        for (t, k, us) in self.rps.drain_latencies() {
+            rep.record_verifier_latency(day_of(t, off), k.key(), us);
+        }
+        rep.record_presentation(day_of(at, off), kind.key(), outcome);
+    }
+
+    fn failed(
+        &self,
+        r: &crate::population::Resident,
+        kind: &str,
+        end: &crate::harness::PresentEnd,
+    ) {
+        let day = day_of(self.gate.now(), self.shared.off);
+        self.shared.report.borrow_mut().record_failure(day, kind);
+        let mut f = self.shared.failed.borrow_mut();
+        if f.len() < MAX_FAILED {
+            f.push(FailedFlow {
+                resident: r.index,
+                kind: kind.to_owned(),
+                detail: end
+                    .shown
+                    .last()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            });
         }
     }
 }

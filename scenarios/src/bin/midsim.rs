@@ -493,6 +493,28 @@ fn print_summary(
             .get(scenarios::flows::OVERLOADED)
             .map_or(0, |d| d.values().sum::<u64>()),
     );
+    if t.presented > 0 {
+        let mut all = scenarios::report::Hist::new();
+        for h in report.verifier_latency_us.values() {
+            // Same histogram bounds on every kind, so merging cannot fail; if it did, the
+            // line would show fewer samples, not a wrong figure.
+            let _ = all.merge(&h.all);
+        }
+        let refused_copies: u64 = report
+            .events
+            .iter()
+            .filter(|(k, _)| k.starts_with("revoked_copy_refused_"))
+            .map(|(_, d)| d.values().sum::<u64>())
+            .sum();
+        println!(
+            "presentations {}, accepted {}, revoked copies refused {}; verifier latency p50 {:.0} ms, p99 {:.0} ms",
+            t.presented,
+            t.presentations_accepted,
+            refused_copies,
+            all.quantile(0.5) as f64 / 1e3,
+            all.quantile(0.99) as f64 / 1e3,
+        );
+    }
     println!(
         "report written to {}/ (report.json, wall-clock.json, report.html)",
         out.display()

@@ -1,5 +1,6 @@
 //! A self-contained HTML page for a report: inline CSS and SVG, no scripts, no network.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::svg::escape;
@@ -100,6 +101,50 @@ pub fn render_html(report: &Report) -> String {
             let _ = writeln!(h, "<tr><td>{}</td><td>{n}</td></tr>", escape(kind));
         }
         h.push_str("</table>\n");
+    }
+    if !report.presentations.is_empty() {
+        h.push_str(
+            "<h2>Presentations at relying parties</h2>\n<table><tr><th>relying party</th>\
+             <th>presented</th><th>accepted</th><th>refused or declined</th>\
+             <th>verifier latency p50 / p99 (ms)</th></tr>\n",
+        );
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        for (kind, outcomes) in &report.presentations {
+            let mut presented = 0;
+            let mut accepted = 0;
+            for (outcome, days) in outcomes {
+                let n: u64 = days.values().sum();
+                presented += n;
+                if outcome == super::PRESENTATION_ACCEPTED {
+                    accepted += n;
+                } else {
+                    *reasons.entry(outcome).or_default() += n;
+                }
+            }
+            let (p50, p99) = report
+                .verifier_latency_us
+                .get(kind)
+                .map_or((0.0, 0.0), |h| {
+                    (
+                        h.all.quantile(0.5) as f64 / 1_000.0,
+                        h.all.quantile(0.99) as f64 / 1_000.0,
+                    )
+                });
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{presented}</td><td>{accepted}</td><td>{}</td><td>{p50:.1} / {p99:.1}</td></tr>",
+                escape(kind),
+                presented - accepted
+            );
+        }
+        h.push_str("</table>\n");
+        if !reasons.is_empty() {
+            h.push_str("<table><tr><th>refusal (M900 reason) or decline</th><th>count</th></tr>\n");
+            for (reason, n) in reasons {
+                let _ = writeln!(h, "<tr><td>{}</td><td>{n}</td></tr>", escape(reason));
+            }
+            h.push_str("</table>\n");
+        }
     }
     h.push_str("<h2>Crypto operations and issuer records</h2>\n<table><tr><th>operation</th><th>count</th></tr>\n");
     for (name, n) in report.crypto_ops.fields() {

@@ -35,6 +35,9 @@ use crate::arrival::Route;
 use crate::region::Region;
 use crate::Error;
 
+/// The outcome a presentation the relying party accepted is counted under.
+pub const PRESENTATION_ACCEPTED: &str = "accepted";
+
 /// The `schema` value of every report.
 pub const SCHEMA: &str = "midsim-rollout-report";
 /// The current schema version.
@@ -177,6 +180,12 @@ pub struct Report {
     pub desk_wait_ms: HistSeries,
     /// Issuer request latency in microseconds.
     pub issuer_latency_us: HistSeries,
+    /// Presentations at relying parties per kind (`government`, `bank`, `hospital`,
+    /// `age-check`), per outcome (`accepted`, a verifier refusal key such as `revoked`, an
+    /// `m900_<code>`, or `declined_by_holder`), per day.
+    pub presentations: BTreeMap<String, DailyCounts>,
+    /// Relying parties' request latency in microseconds, per kind.
+    pub verifier_latency_us: BTreeMap<String, HistSeries>,
     /// Public-key operations and SHA-256 computations of the whole run (issuer set-up,
     /// card personalisation and every flow), counted by `protocol::crypto`. The same under
     /// every provider.
@@ -203,6 +212,12 @@ pub struct Totals {
     pub refused: u64,
     /// All failures.
     pub failed: u64,
+    /// All presentations at relying parties.
+    #[serde(default)]
+    pub presented: u64,
+    /// Presentations the relying party accepted.
+    #[serde(default)]
+    pub presentations_accepted: u64,
 }
 
 /// The JSON document: stored fields plus derived ones (`totals`, `cumulative_adoption`).
@@ -220,6 +235,8 @@ struct ReportOut<'a> {
     events: &'a DailyCounts,
     desk_wait_ms: &'a HistSeries,
     issuer_latency_us: &'a HistSeries,
+    presentations: &'a BTreeMap<String, DailyCounts>,
+    verifier_latency_us: &'a BTreeMap<String, HistSeries>,
     crypto_ops: &'a OpCounts,
     issuer_records: &'a Retained,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -246,6 +263,10 @@ struct ReportIn {
     desk_wait_ms: HistSeries,
     #[serde(default)]
     issuer_latency_us: HistSeries,
+    #[serde(default)]
+    presentations: BTreeMap<String, DailyCounts>,
+    #[serde(default)]
+    verifier_latency_us: BTreeMap<String, HistSeries>,
     #[serde(default)]
     crypto_ops: OpCounts,
     #[serde(default)]
@@ -295,6 +316,8 @@ impl Report {
             events: BTreeMap::new(),
             desk_wait_ms: HistSeries::default(),
             issuer_latency_us: HistSeries::default(),
+            presentations: BTreeMap::new(),
+            verifier_latency_us: BTreeMap::new(),
             crypto_ops: OpCounts::ZERO,
             issuer_records: Retained::default(),
             wall_clock: Vec::new(),
@@ -358,6 +381,27 @@ impl Report {
         self.issuer_latency_us.record(day, micros);
     }
 
+    /// Counts one presentation at a relying party of `kind` with `outcome` on `day`
+    /// ([`PRESENTATION_ACCEPTED`], a refusal key, `m900_<code>` or `declined_by_holder`).
+    pub fn record_presentation(&mut self, day: Day, kind: &str, outcome: &str) {
+        *self
+            .presentations
+            .entry(kind.to_owned())
+            .or_default()
+            .entry(outcome.to_owned())
+            .or_default()
+            .entry(day)
+            .or_default() += 1;
+    }
+
+    /// Records a relying party's request latency in microseconds.
+    pub fn record_verifier_latency(&mut self, day: Day, kind: &str, micros: u64) {
+        self.verifier_latency_us
+            .entry(kind.to_owned())
+            .or_default()
+            .record(day, micros);
+    }
+
     /// Merges another shard's report of the same run into this one.
     ///
     /// Fails, changing nothing, if the runs differ (seed, population size, configuration
@@ -385,10 +429,18 @@ impl Report {
         desk.merge(&other.desk_wait_ms)?;
         let mut latency = self.issuer_latency_us.clone();
         latency.merge(&other.issuer_latency_us)?;
+        let mut verifier_latency = self.verifier_latency_us.clone();
+        for (kind, h) in &other.verifier_latency_us {
+            verifier_latency.entry(kind.clone()).or_default().merge(h)?;
+        }
 
         self.run.shards = shards;
         self.desk_wait_ms = desk;
         self.issuer_latency_us = latency;
+        self.verifier_latency_us = verifier_latency;
+        for (kind, counts) in &other.presentations {
+            add_daily(self.presentations.entry(kind.clone()).or_default(), counts);
+        }
         for (day, routes) in &other.issuances {
             let d = self.issuances.entry(*day).or_default();
             for (route, regions) in routes {
@@ -433,6 +485,15 @@ impl Report {
         t.eligible = self.eligible_by_region.values().sum();
         t.refused = self.refusals.values().flat_map(|d| d.values()).sum();
         t.failed = self.failures.values().flat_map(|d| d.values()).sum();
+        for outcomes in self.presentations.values() {
+            for (outcome, days) in outcomes {
+                let n: u64 = days.values().sum();
+                t.presented += n;
+                if outcome == PRESENTATION_ACCEPTED {
+                    t.presentations_accepted += n;
+                }
+            }
+        }
         t
     }
 
@@ -470,6 +531,8 @@ impl Report {
             events: &self.events,
             desk_wait_ms: &self.desk_wait_ms,
             issuer_latency_us: &self.issuer_latency_us,
+            presentations: &self.presentations,
+            verifier_latency_us: &self.verifier_latency_us,
             crypto_ops: &self.crypto_ops,
             issuer_records: &self.issuer_records,
             wall_clock: with_wall_clock.then_some(&self.wall_clock),
@@ -516,6 +579,8 @@ impl Report {
             events: r.events,
             desk_wait_ms: r.desk_wait_ms,
             issuer_latency_us: r.issuer_latency_us,
+            presentations: r.presentations,
+            verifier_latency_us: r.verifier_latency_us,
             crypto_ops: r.crypto_ops,
             issuer_records: r.issuer_records,
             wall_clock: r.wall_clock,
@@ -618,6 +683,46 @@ impl Report {
                 points: days.iter().map(|(d, n)| (d.0, *n as f64)).collect(),
             })
             .collect();
+        let mut presented_by_kind = Vec::new();
+        let mut refused_by_outcome: BTreeMap<&str, BTreeMap<Day, u64>> = BTreeMap::new();
+        for (kind, outcomes) in &self.presentations {
+            let mut per_day: BTreeMap<Day, u64> = BTreeMap::new();
+            for (outcome, days) in outcomes {
+                for (d, n) in days {
+                    *per_day.entry(*d).or_default() += n;
+                    if outcome != PRESENTATION_ACCEPTED {
+                        *refused_by_outcome
+                            .entry(outcome)
+                            .or_default()
+                            .entry(*d)
+                            .or_default() += n;
+                    }
+                }
+            }
+            presented_by_kind.push(Series {
+                name: kind.clone(),
+                points: per_day.into_iter().map(|(d, n)| (d.0, n as f64)).collect(),
+            });
+        }
+        let presentation_refusals = refused_by_outcome
+            .into_iter()
+            .map(|(outcome, days)| Series {
+                name: outcome.to_owned(),
+                points: days.into_iter().map(|(d, n)| (d.0, n as f64)).collect(),
+            })
+            .collect();
+        let verifier_latency = self
+            .verifier_latency_us
+            .iter()
+            .flat_map(|(kind, h)| {
+                percentiles(h, &[(0.5, "p50"), (0.99, "p99")], 1_000.0)
+                    .into_iter()
+                    .map(move |mut s| {
+                        s.name = format!("{kind} {}", s.name);
+                        s
+                    })
+            })
+            .collect();
         vec![
             chart(
                 "Issuances per day by route",
@@ -649,6 +754,24 @@ impl Report {
                 "refusals",
                 ChartKind::StackedBars,
                 refusals,
+            ),
+            chart(
+                "Presentations per day by relying party",
+                "presentations",
+                ChartKind::StackedBars,
+                presented_by_kind,
+            ),
+            chart(
+                "Presentations refused per day by M900 reason (or declined)",
+                "presentations",
+                ChartKind::StackedBars,
+                presentation_refusals,
+            ),
+            chart(
+                "Verifier latency percentiles by relying party",
+                "ms",
+                ChartKind::Lines,
+                verifier_latency,
             ),
         ]
     }
