@@ -91,7 +91,7 @@ impl PresentationConfig {
     /// Parse and check a presentations file.
     pub fn from_toml(text: &str) -> Result<Self, Error> {
         let cfg: PresentationConfig =
-            toml::from_str(text).map_err(|e| Error::config("presentations", &e.to_string()))?;
+            toml::from_str(text).map_err(|e| Error::config("presentations", e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -100,17 +100,17 @@ impl PresentationConfig {
     pub fn validate(&self) -> Result<(), Error> {
         for (key, k) in &self.kinds {
             key.parse::<RpKind>()
-                .map_err(|e| Error::config("presentations.kinds", &e.to_string()))?;
+                .map_err(|e| Error::config("presentations.kinds", e.to_string()))?;
             if k.opens >= k.closes || k.closes > 24 {
                 return Err(Error::config(
                     "presentations.kinds",
-                    &format!("{key}: opening hours must be opens < closes <= 24"),
+                    format!("{key}: opening hours must be opens < closes <= 24"),
                 ));
             }
             if k.rates.iter().any(|r| !(0.0..=10.0).contains(r)) {
                 return Err(Error::config(
                     "presentations.kinds",
-                    &format!("{key}: rates must be within 0..=10 visits per day"),
+                    format!("{key}: rates must be within 0..=10 visits per day"),
                 ));
             }
         }
@@ -153,7 +153,7 @@ impl PresentationConfig {
         let mut out = Vec::new();
         let first = crate::vtime::local_day(issued_at, off);
         for day in first + 1..=first + i64::from(self.window_days) {
-            let weekday = crate::vtime::weekday_index(day) as usize;
+            let weekday = crate::vtime::weekday_index(day);
             let midnight = crate::vtime::local_midnight(day, off);
             for (key, k) in &self.kinds {
                 let Ok(kind) = key.parse::<RpKind>() else {

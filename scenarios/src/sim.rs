@@ -822,19 +822,20 @@ async fn phone_event(
             return shared.record(gate, r, at, again, &refusals, check);
         }
     }
-    let mut rep = shared.report.borrow_mut();
-    for (t, us) in gate.drain_latencies() {
-        rep.record_issuer_latency(day_of(t, shared.off), us);
+    {
+        let mut rep = shared.report.borrow_mut();
+        for (t, us) in gate.drain_latencies() {
+            rep.record_issuer_latency(day_of(t, shared.off), us);
+        }
+        let day = day_of(gate.now(), shared.off);
+        for k in &refusals {
+            rep.record_refusal(day, k);
+        }
+        if !lost {
+            rep.record_event(day, "phone_changed");
+        }
+        rep.record_event(day, "reissued");
     }
-    let day = day_of(gate.now(), shared.off);
-    for k in &refusals {
-        rep.record_refusal(day, k);
-    }
-    if !lost {
-        rep.record_event(day, "phone_changed");
-    }
-    rep.record_event(day, "reissued");
-    drop(rep);
     let what = if lost { "phone" } else { "handset_change" };
     Box::pin(ctx.revoked_copy(old_phone, r, attempt, what, end_unix)).await;
 }

@@ -124,11 +124,18 @@ mod tests {
         );
         let root = protocol::pki::parse_pem(std::str::from_utf8(&a[3].1).unwrap()).unwrap();
         let doc = protocol::mdoc::IssuerSigned::from_cbor(&a[2].1).unwrap();
-        let issued = doc.verify(&[root.clone()], DOC_TYPE, SAMPLE_NOW).unwrap();
+        let issued = doc
+            .verify(std::slice::from_ref(&root), DOC_TYPE, SAMPLE_NOW)
+            .unwrap();
         assert_eq!(a[1].1, sample_transcript().to_cbor().unwrap());
         let presented = DeviceResponse::decode(&a[0].1)
             .unwrap()
-            .verify(&[root.clone()], DOC_TYPE, &sample_transcript(), SAMPLE_NOW)
+            .verify(
+                std::slice::from_ref(&root),
+                DOC_TYPE,
+                &sample_transcript(),
+                SAMPLE_NOW,
+            )
             .unwrap();
         assert_eq!(presented, issued);
         // The device signature is bound to the sample session and no other.

@@ -36,13 +36,16 @@ use crate::{Endpoint, Event, Handled, Verifier};
 /// Where the shell gets `now` from (unix seconds).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// Fetches the signed status list at a URI, or says why it could not.
+pub type FetchFn = dyn Fn(&str) -> Result<Vec<u8>, String> + Send + Sync;
+
 /// How the shell fetches a Token Status List by its URI.
 #[derive(Clone)]
 pub enum StatusFetcher {
     /// `GET uri` over HTTP.
     Http(reqwest::Client),
     /// A function (tests, or an issuer in the same process).
-    InProcess(Arc<dyn Fn(&str) -> Result<Vec<u8>, String> + Send + Sync>),
+    InProcess(Arc<FetchFn>),
 }
 
 impl StatusFetcher {
