@@ -150,7 +150,9 @@ fn bad_json_is_a_typed_error() {
 fn html_is_self_contained_and_has_every_chart() {
     let html = render_html(&report_over(0..100));
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<svg ").count(), 6);
+    assert_eq!(html.matches("<svg ").count(), 9);
+    assert!(html.contains("Presentations per day by relying party"));
+    assert!(html.contains("Verifier latency percentiles by relying party"));
     assert!(!html.contains("<script"));
     assert!(!html.contains("src=") && !html.contains("href="));
     assert!(html.contains("phase 1"));
