@@ -233,7 +233,7 @@ fn the_html_report_of_a_run_is_deterministic_and_self_contained() {
     let a = render_html(&w.simulate(0..SIZE, (0, SIZE)));
     let b = render_html(&w.simulate(0..SIZE, (0, SIZE)));
     assert_eq!(a, b);
-    assert_eq!(a.matches("<svg ").count(), 6);
+    assert_eq!(a.matches("<svg ").count(), 9);
     assert!(!a.contains("<script"));
     if let Ok(dir) = std::env::var("MIDSIM_REPORT_OUT") {
         std::fs::write(format!("{dir}/pipeline-report.html"), &a).unwrap();
