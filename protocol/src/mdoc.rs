@@ -11,8 +11,11 @@
 //!   carries `status` (ISO/IEC 18013-5 second edition), the reference into a Token Status
 //!   List (draft-ietf-oauth-status-list §6.3, [`crate::status_list`]).
 //! - Verification ([`IssuerSigned::verify`]): algorithm, signer certificate issued by one of
-//!   the trusted IACA roots and valid at `now`, signature, docType, digest of every item,
-//!   and the MSO's validity at `now`. The answer is a [`VerifiedMdoc`], with the MSO's
+//!   the trusted IACA roots (the root valid at `now`), signature, docType, the signer
+//!   certificate valid at the MSO's `signed` time, digest of every item, and the MSO's
+//!   validity at `now`. The signer is checked at signing time, not at `now`, so mdocs signed
+//!   before the issuer rotated to a new signer (18013-5 Annex B: a signer certificate lives
+//!   at most 457 days) stay verifiable for the whole life of their MSO. The answer is a [`VerifiedMdoc`], with the MSO's
 //!   status reference if it has one (an MSO without `status` still verifies).
 //!
 //! The document type of the mobile resident registration card is [`DOC_TYPE`]; its elements
@@ -91,7 +94,8 @@ pub enum MdocError {
     UnsupportedDigest,
     /// No x5chain certificate in the unprotected header.
     NoSignerCertificate,
-    /// The signer certificate does not chain to a trusted root at `now`.
+    /// The signer certificate does not chain to a trusted root valid at `now`, or was not
+    /// valid at the MSO's `signed` time.
     UntrustedSigner(pki::CertificateError),
     /// The COSE_Sign1 signature does not verify with the signer certificate's key.
     BadSignature,
@@ -691,8 +695,9 @@ impl IssuerSigned {
     }
 
     /// Steps 1 and 2 of verification: the algorithm, the signer certificate chained to one
-    /// of `roots` and valid at `now`, the issuer signature, the MSO's docType, and the digest
-    /// of every item present. The MSO's validity is *not* checked: the caller must still
+    /// of `roots` (the root valid at `now`), the issuer signature, the MSO's docType, the
+    /// signer certificate valid at the MSO's `signed` time, and the digest of every item
+    /// present. The MSO's validity is *not* checked: the caller must still
     /// call [`VerifiedMdoc::check_validity`].
     pub(crate) fn verify_issuer_data(
         &self,
@@ -713,7 +718,9 @@ impl IssuerSigned {
         let mut last = None;
         let mut trusted = false;
         for root in roots {
-            match pki::verify_issued_by(&signer, root, now_u) {
+            let checked =
+                pki::check_validity(root, now_u).and_then(|()| pki::verify_signed_by(&signer, root));
+            match checked {
                 Ok(()) => {
                     trusted = true;
                     break;
@@ -763,6 +770,14 @@ impl IssuerSigned {
             valid_from: parse_tdate(get(vi, "validFrom")?)?,
             valid_until: parse_tdate(get(vi, "validUntil")?)?,
         };
+        // The signer's window at the time it signed (its key is trusted for what it signed
+        // while its certificate was valid); a negative time is before any certificate.
+        let signed_u = u64::try_from(validity.signed).unwrap_or(0);
+        match pki::check_validity(&signer, signed_u) {
+            Ok(()) => {}
+            Err(Error::Certificate(e)) => return Err(MdocError::UntrustedSigner(e).into()),
+            Err(e) => return Err(e),
+        }
         let status = match get(mso, "status") {
             Ok(s) => StatusRef::from_value(s)?,
             Err(_) => None,

@@ -11,39 +11,54 @@
 //! Certificates are assembled by hand (not with `x509_cert::builder`) because the profiles
 //! fix the exact extension set: the builder's leaf profile would add nonRepudiation, which
 //! 9303-12 §7.1.1 does not give a Document Signer.
+//!
+//! Key identifiers differ by profile. The 18013-5 IACA and mdoc signer use RFC 5280
+//! §4.2.1.2 method 1 (SHA-1 of the subjectPublicKey BIT STRING value), which 18013-5
+//! verifiers recompute and compare; the 9303 CSCA and Document Signer keep the RFC 7093
+//! SHA-256 form. An authorityKeyIdentifier is always a copy of the issuer's
+//! subjectKeyIdentifier, so either kind chains.
+//!
+//! The IACA also signs a CRL ([`sign_crl`], RFC 5280 §5, X.509 v2) that its certificate
+//! and its mdoc signers' certificates point to through cRLDistributionPoints.
 
 use core::fmt;
 use std::time::Duration;
 
 use const_oid::db::rfc4519::{CN, COUNTRY_NAME};
 use const_oid::db::rfc5280::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE,
-    ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE, ID_CE_SUBJECT_KEY_IDENTIFIER,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_CRL_DISTRIBUTION_POINTS,
+    ID_CE_CRL_NUMBER, ID_CE_EXT_KEY_USAGE, ID_CE_ISSUER_ALT_NAME, ID_CE_KEY_USAGE,
+    ID_CE_SUBJECT_KEY_IDENTIFIER,
 };
 use const_oid::db::rfc5912::ECDSA_WITH_SHA_256;
 use const_oid::ObjectIdentifier;
 use der::asn1::{
-    BitString, GeneralizedTime, Ia5String, OctetString, PrintableStringRef, SetOfVec, UtcTime,
-    Utf8StringRef,
+    BitString, GeneralizedTime, Ia5String, OctetString, PrintableStringRef, SetOfVec, Uint,
+    UtcTime, Utf8StringRef,
 };
 use der::{Any, DateTime, Decode, DecodePem, Encode};
 use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rand_core::CryptoRngCore;
+use sha1::{Digest, Sha1};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{TbsCertificate, Version};
-use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::crl::{RevokedCert, TbsCertList};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::crl::CrlDistributionPoints;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, IssuerAltName, KeyUsage,
-    SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, IssuerAltName,
+    KeyUsage, SubjectKeyIdentifier,
 };
 use x509_cert::ext::Extension;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
+pub use x509_cert::crl::CertificateList;
 pub use x509_cert::ext::pkix::KeyUsages;
+pub use x509_cert::serial_number::SerialNumber;
 pub use x509_cert::Certificate;
 
 use crate::Error;
@@ -51,6 +66,15 @@ use crate::Error;
 /// The extended key usage of an mdoc (document) signer certificate, ISO/IEC 18013-5 Annex B
 /// Table B.3: `id-mdl-kp-mdlDS` (1.0.18013.5.1.2).
 pub const ID_MDL_KP_MDL_DS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.0.18013.5.1.2");
+
+/// The longest an mdoc signer certificate may be valid, seconds (notAfter - notBefore): 457
+/// days, ISO/IEC 18013-5 Annex B.1.4 Table B.3. [`issue`] does not enforce it (older callers
+/// pass longer windows in tests); issuers keep to it.
+pub const MDOC_SIGNER_MAX_VALIDITY: u64 = 457 * 86_400;
+
+/// The longest an IACA certificate may be valid, seconds: 20 years (of 365.25 days), ISO/IEC
+/// 18013-5 Annex B.1.2 Table B.1. [`iaca_root_with`] enforces it.
+pub const IACA_MAX_VALIDITY: u64 = 7_305 * 86_400;
 
 /// Why a certificate was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +110,15 @@ pub enum CertificateError {
     /// A value cannot go into a certificate (for example a country code that is not two
     /// letters).
     BadInput(&'static str),
+    /// A CRL is not acceptable in form (not v2, no nextUpdate, ...); names what.
+    Crl(&'static str),
+    /// `now` is after a CRL's nextUpdate: a newer CRL must be fetched (RFC 5280 §6.3.3 (a)).
+    StaleCrl {
+        /// The CRL's nextUpdate, unix seconds.
+        next_update: u64,
+        /// The time checked, unix seconds.
+        now: u64,
+    },
 }
 
 impl fmt::Display for CertificateError {
@@ -106,6 +139,10 @@ impl fmt::Display for CertificateError {
                 f.write_str("unsupported algorithm (want ECDSA P-256 with SHA-256)")
             }
             Self::BadInput(what) => write!(f, "bad input: {what}"),
+            Self::Crl(what) => write!(f, "unacceptable CRL: {what}"),
+            Self::StaleCrl { next_update, now } => {
+                write!(f, "stale CRL (nextUpdate {next_update}, now {now})")
+            }
         }
     }
 }
@@ -123,9 +160,11 @@ pub enum CertUsage {
     /// An ICAO Document Signer (9303-12 §7.1.1, Table 6): keyUsage digitalSignature
     /// (critical), authorityKeyIdentifier, subjectKeyIdentifier. Signs EF.SOD.
     DocumentSigner,
-    /// An ISO/IEC 18013-5 mdoc signer (Annex B.1.4, Table B.3): keyUsage digitalSignature
-    /// (critical), extendedKeyUsage `1.0.18013.5.1.2` (critical), authorityKeyIdentifier,
-    /// subjectKeyIdentifier. Signs the MSO.
+    /// An ISO/IEC 18013-5 mdoc signer (Annex B.1.4, Table B.3): authorityKeyIdentifier,
+    /// subjectKeyIdentifier (SHA-1, RFC 5280 §4.2.1.2 method 1), keyUsage digitalSignature
+    /// (critical), extendedKeyUsage `1.0.18013.5.1.2` (critical), and copies of the issuing
+    /// IACA's issuerAltName and cRLDistributionPoints when it has them (all non-critical but
+    /// the two usages). Signs the MSO.
     MdocSigner,
 }
 
@@ -203,12 +242,13 @@ pub fn self_signed_root(
     not_before: u64,
     not_after: u64,
 ) -> Result<CertifiedKey, Error> {
-    root(rng, cn, country, None, not_before, not_after)
+    root(rng, cn, country, RootProfile::Csca, not_before, not_after)
 }
 
-/// A self-signed ISO/IEC 18013-5 IACA root (Annex B.1.2, Table B.1): as
-/// [`self_signed_root`], plus issuerAltName carrying `issuer_alt_uri` (a URL at which the
-/// issuing authority can be reached).
+/// A self-signed ISO/IEC 18013-5 IACA root without a CRL distribution point: as
+/// [`iaca_root_with`] less cRLDistributionPoints, which Table B.1 makes mandatory, so an
+/// 18013-5 verifier that checks the profile refuses it. Kept for callers that have no CRL
+/// to point to; new code calls [`iaca_root_with`].
 pub fn iaca_root(
     rng: &mut impl CryptoRngCore,
     cn: &str,
@@ -217,21 +257,78 @@ pub fn iaca_root(
     not_before: u64,
     not_after: u64,
 ) -> Result<CertifiedKey, Error> {
+    let profile = RootProfile::Iaca {
+        issuer_alt_uri,
+        crl_uri: None,
+    };
+    root(rng, cn, country, profile, not_before, not_after)
+}
+
+/// What goes into an IACA root certificate ([`iaca_root_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IacaParams<'a> {
+    /// The common name of subject and issuer.
+    pub cn: &'a str,
+    /// The country (ISO 3166-1 alpha-2, capital letters) of subject and issuer.
+    pub country: &'a str,
+    /// issuerAltName: a URL at which the issuing authority can be reached.
+    pub issuer_alt_uri: &'a str,
+    /// cRLDistributionPoints: the URL of the CRL this IACA signs ([`sign_crl`]).
+    pub crl_uri: &'a str,
+    /// notBefore, unix seconds.
+    pub not_before: u64,
+    /// notAfter, unix seconds; at most [`IACA_MAX_VALIDITY`] after `not_before`.
+    pub not_after: u64,
+}
+
+/// A self-signed ISO/IEC 18013-5 IACA root (Annex B.1.2, Table B.1):
+/// - basicConstraints cA TRUE pathLen 0, critical;
+/// - keyUsage keyCertSign | cRLSign, critical;
+/// - subjectKeyIdentifier, SHA-1 of the subjectPublicKey (RFC 5280 §4.2.1.2 method 1);
+/// - issuerAltName, the URI `issuer_alt_uri`;
+/// - cRLDistributionPoints, one point with the fullName URI `crl_uri` and neither reasons
+///   nor cRLIssuer (Table B.1).
+///
+/// Subject and issuer are `C=<country>, CN=<cn>`. The key and the serial number are drawn
+/// from `rng`. A validity longer than [`IACA_MAX_VALIDITY`] is refused.
+pub fn iaca_root_with(
+    rng: &mut impl CryptoRngCore,
+    params: &IacaParams<'_>,
+) -> Result<CertifiedKey, Error> {
+    if params.not_after.saturating_sub(params.not_before) > IACA_MAX_VALIDITY {
+        return Err(CertificateError::BadInput("IACA valid longer than 20 years").into());
+    }
+    let profile = RootProfile::Iaca {
+        issuer_alt_uri: params.issuer_alt_uri,
+        crl_uri: Some(params.crl_uri),
+    };
     root(
         rng,
-        cn,
-        country,
-        Some(issuer_alt_uri),
-        not_before,
-        not_after,
+        params.cn,
+        params.country,
+        profile,
+        params.not_before,
+        params.not_after,
     )
+}
+
+/// The extension profile of a root.
+#[derive(Clone, Copy)]
+enum RootProfile<'a> {
+    /// 9303-12 Table 6.
+    Csca,
+    /// 18013-5 Table B.1.
+    Iaca {
+        issuer_alt_uri: &'a str,
+        crl_uri: Option<&'a str>,
+    },
 }
 
 fn root(
     rng: &mut impl CryptoRngCore,
     cn: &str,
     country: &str,
-    issuer_alt_uri: Option<&str>,
+    profile: RootProfile<'_>,
     not_before: u64,
     not_after: u64,
 ) -> Result<CertifiedKey, Error> {
@@ -239,6 +336,10 @@ fn root(
     let serial = random_serial(rng)?;
     let name = make_name(Some(country), cn)?;
     let spki = spki_of(key.verifying_key())?;
+    let ski = match profile {
+        RootProfile::Csca => key_identifier_sha256(&spki)?,
+        RootProfile::Iaca { .. } => key_identifier_sha1(&spki)?,
+    };
     let mut extensions = vec![
         ext(
             &BasicConstraints {
@@ -254,19 +355,33 @@ fn root(
             true,
         )?,
         ext(
-            &SubjectKeyIdentifier(key_identifier(&spki)?),
+            &SubjectKeyIdentifier(ski),
             ID_CE_SUBJECT_KEY_IDENTIFIER,
             false,
         )?,
     ];
-    if let Some(uri) = issuer_alt_uri {
-        let uri = Ia5String::new(uri)
-            .map_err(|_| CertificateError::BadInput("issuerAltName URI is not IA5"))?;
+    if let RootProfile::Iaca {
+        issuer_alt_uri,
+        crl_uri,
+    } = profile
+    {
+        let uri = ia5(issuer_alt_uri, "issuerAltName URI is not IA5")?;
         extensions.push(ext(
             &IssuerAltName(vec![GeneralName::UniformResourceIdentifier(uri)]),
             ID_CE_ISSUER_ALT_NAME,
             false,
         )?);
+        if let Some(crl_uri) = crl_uri {
+            let uri = ia5(crl_uri, "cRLDistributionPoints URI is not IA5")?;
+            let points = CrlDistributionPoints(vec![DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![
+                    GeneralName::UniformResourceIdentifier(uri),
+                ])),
+                reasons: None,
+                crl_issuer: None,
+            }]);
+            extensions.push(ext(&points, ID_CE_CRL_DISTRIBUTION_POINTS, false)?);
+        }
     }
     let tbs = TbsCertificate {
         version: Version::V3,
@@ -286,7 +401,10 @@ fn root(
 
 /// Issue a certificate for a fresh key under `issuer`, with the extension profile of `usage`.
 /// The subject is `C=<issuer's country>, CN=<cn>` (9303-12 §7.1.1: the Document Signer's
-/// country is its CSCA's).
+/// country is its CSCA's; 18013-5 Table B.3: the mdoc signer's is its IACA's). The
+/// authorityKeyIdentifier is the issuer's subjectKeyIdentifier. For
+/// [`CertUsage::MdocSigner`] keep `not_after - not_before` within
+/// [`MDOC_SIGNER_MAX_VALIDITY`] (not checked here).
 pub fn issue(
     issuer: &CertifiedKey,
     rng: &mut impl CryptoRngCore,
@@ -301,9 +419,18 @@ pub fn issue(
     let country = country_of(&issuer_name);
     let subject = make_name(country.as_deref(), cn)?;
     let spki = spki_of(key.verifying_key())?;
-    let issuer_spki = &issuer.cert.tbs_certificate.subject_public_key_info;
+    let key_identifier = match usage {
+        CertUsage::DocumentSigner => key_identifier_sha256,
+        CertUsage::MdocSigner => key_identifier_sha1,
+    };
+    // RFC 5280 §4.2.1.1: the AKI's keyIdentifier is the issuer's SKI. An issuer without one
+    // gets the identifier this profile would compute.
+    let issuer_ski = match subject_key_identifier(&issuer.cert) {
+        Some(ski) => ski,
+        None => key_identifier(&issuer.cert.tbs_certificate.subject_public_key_info)?,
+    };
     let aki = AuthorityKeyIdentifier {
-        key_identifier: Some(key_identifier(issuer_spki)?),
+        key_identifier: Some(issuer_ski),
         authority_cert_issuer: None,
         authority_cert_serial_number: None,
     };
@@ -328,6 +455,16 @@ pub fn issue(
                 ID_CE_EXT_KEY_USAGE,
                 true,
             )?);
+            // Table B.3: the issuerAltName is the IACA's; the CRL is the one the IACA signs.
+            for oid in [ID_CE_ISSUER_ALT_NAME, ID_CE_CRL_DISTRIBUTION_POINTS] {
+                if let Some(e) = find_extension(&issuer.cert, oid) {
+                    extensions.push(Extension {
+                        extn_id: oid,
+                        critical: false,
+                        extn_value: e.extn_value.clone(),
+                    });
+                }
+            }
         }
     }
     let tbs = TbsCertificate {
@@ -352,6 +489,14 @@ pub fn issue(
 /// `notBefore <= now <= notAfter` (§6.1.3 (a)(2)). Checked in that order; the first failure
 /// is returned as [`Error::Certificate`].
 pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate, now: u64) -> Result<(), Error> {
+    verify_signed_by(cert, issuer)?;
+    check_validity(cert, now)
+}
+
+/// [`verify_issued_by`] without the validity window: issuer name, issuer is a CA, algorithm
+/// and signature. For a verifier that checks the window at another time than now (an mdoc
+/// signer at the MSO's `signed` time).
+pub fn verify_signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), Error> {
     let tbs = &cert.tbs_certificate;
     if tbs.issuer != issuer.tbs_certificate.subject {
         return Err(CertificateError::IssuerNameMismatch.into());
@@ -371,7 +516,141 @@ pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate, now: u64) -> R
         .ok_or(CertificateError::Signature)?;
     let sig = Signature::from_der(sig_bytes).map_err(|_| CertificateError::Signature)?;
     crate::crypto::verify(&issuer_key, &tbs_der, &sig).map_err(|_| CertificateError::Signature)?;
-    check_validity(cert, now)
+    Ok(())
+}
+
+/// One entry of a CRL: a revoked certificate's serial number and when it was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    /// The certificate's serialNumber.
+    pub serial: SerialNumber,
+    /// revocationDate, unix seconds.
+    pub revoked_at: u64,
+}
+
+/// What goes into a CRL ([`sign_crl`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrlParams<'a> {
+    /// cRLNumber (RFC 5280 §5.2.3): increases with every CRL the issuer signs.
+    pub crl_number: u64,
+    /// thisUpdate, unix seconds.
+    pub this_update: u64,
+    /// nextUpdate, unix seconds: when the next CRL will be out, at or after `this_update`.
+    pub next_update: u64,
+    /// The revoked certificates; empty leaves revokedCertificates out (§5.1.2.6).
+    pub revoked: &'a [Revoked],
+}
+
+/// An X.509 v2 CRL (RFC 5280 §5.1) signed by `issuer` with ecdsa-with-SHA256, DER encoded:
+/// issuer = the issuer's subject, thisUpdate, nextUpdate, the revoked certificates, and the
+/// extensions §5.2 requires of a conforming CA, authorityKeyIdentifier (the issuer's
+/// subjectKeyIdentifier) and cRLNumber, both non-critical. The issuer must have keyUsage
+/// cRLSign ([`CertificateError::KeyUsage`] otherwise).
+pub fn sign_crl(issuer: &CertifiedKey, params: &CrlParams<'_>) -> Result<Vec<u8>, Error> {
+    if !has_key_usage(&issuer.cert, KeyUsages::CRLSign) {
+        return Err(CertificateError::KeyUsage.into());
+    }
+    if params.next_update < params.this_update {
+        return Err(CertificateError::BadInput("nextUpdate is before thisUpdate").into());
+    }
+    let key_identifier = match subject_key_identifier(&issuer.cert) {
+        Some(ski) => ski,
+        None => key_identifier_sha1(&issuer.cert.tbs_certificate.subject_public_key_info)?,
+    };
+    let aki = AuthorityKeyIdentifier {
+        key_identifier: Some(key_identifier),
+        authority_cert_issuer: None,
+        authority_cert_serial_number: None,
+    };
+    let number = CrlNumber(Uint::new(&params.crl_number.to_be_bytes())?);
+    let revoked = params
+        .revoked
+        .iter()
+        .map(|r| {
+            Ok(RevokedCert {
+                serial_number: r.serial.clone(),
+                revocation_date: to_time(r.revoked_at)?,
+                crl_entry_extensions: None,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let tbs = TbsCertList {
+        version: Version::V2,
+        signature: ecdsa_sha256(),
+        issuer: issuer.cert.tbs_certificate.subject.clone(),
+        this_update: to_time(params.this_update)?,
+        next_update: Some(to_time(params.next_update)?),
+        revoked_certificates: (!revoked.is_empty()).then_some(revoked),
+        crl_extensions: Some(vec![
+            ext(&aki, ID_CE_AUTHORITY_KEY_IDENTIFIER, false)?,
+            ext(&number, ID_CE_CRL_NUMBER, false)?,
+        ]),
+    };
+    let tbs_der = tbs.to_der()?;
+    let sig: DerSignature = crate::crypto::sign(&issuer.key, &tbs_der).to_der();
+    let crl = CertificateList {
+        tbs_cert_list: tbs,
+        signature_algorithm: ecdsa_sha256(),
+        signature: BitString::from_bytes(sig.as_bytes())?,
+    };
+    Ok(crl.to_der()?)
+}
+
+/// Decode and check a DER CRL from `issuer` at `now` (unix seconds), RFC 5280 §6.3.3: v2,
+/// ecdsa-with-SHA256, issuer name = the issuer's subject, the issuer has keyUsage cRLSign,
+/// the signature verifies with the issuer's key, and thisUpdate <= now <= nextUpdate.
+/// Trailing bytes are an error. The first failure is returned as [`Error::Certificate`].
+pub fn verify_crl(der: &[u8], issuer: &Certificate, now: u64) -> Result<CertificateList, Error> {
+    let crl = CertificateList::from_der(der)?;
+    let tbs = &crl.tbs_cert_list;
+    if tbs.version != Version::V2 {
+        return Err(CertificateError::Crl("version is not v2").into());
+    }
+    if crl.signature_algorithm.oid != ECDSA_WITH_SHA_256 || tbs.signature.oid != ECDSA_WITH_SHA_256
+    {
+        return Err(CertificateError::UnsupportedAlgorithm.into());
+    }
+    if tbs.issuer != issuer.tbs_certificate.subject {
+        return Err(CertificateError::IssuerNameMismatch.into());
+    }
+    if !has_key_usage(issuer, KeyUsages::CRLSign) {
+        return Err(CertificateError::KeyUsage.into());
+    }
+    let issuer_key = cert_verifying_key(issuer)?;
+    let sig_bytes = crl
+        .signature
+        .as_bytes()
+        .ok_or(CertificateError::Signature)?;
+    let sig = Signature::from_der(sig_bytes).map_err(|_| CertificateError::Signature)?;
+    crate::crypto::verify(&issuer_key, &tbs.to_der()?, &sig)
+        .map_err(|_| CertificateError::Signature)?;
+    let this_update = tbs.this_update.to_unix_duration().as_secs();
+    if now < this_update {
+        return Err(CertificateError::NotYetValid {
+            not_before: this_update,
+            now,
+        }
+        .into());
+    }
+    let next_update = tbs
+        .next_update
+        .ok_or(CertificateError::Crl("no nextUpdate"))?
+        .to_unix_duration()
+        .as_secs();
+    if now > next_update {
+        return Err(CertificateError::StaleCrl { next_update, now }.into());
+    }
+    Ok(crl)
+}
+
+/// True if `crl` lists `cert`'s serial number. The caller has checked the CRL
+/// ([`verify_crl`]) against `cert`'s issuer.
+pub fn crl_revokes(crl: &CertificateList, cert: &Certificate) -> bool {
+    crl.tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .any(|r| r.serial_number == cert.tbs_certificate.serial_number)
 }
 
 /// Check only the validity window of `cert` at `now` (unix seconds).
@@ -452,10 +731,38 @@ fn spki_of(key: &VerifyingKey) -> Result<SubjectPublicKeyInfoOwned, Error> {
     Ok(SubjectPublicKeyInfoOwned::from_der(der.as_bytes())?)
 }
 
-/// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey bits.
-fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, Error> {
+/// RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey bits
+/// (the 9303 profiles).
+fn key_identifier_sha256(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, Error> {
     let digest = crate::crypto::sha256(spki.subject_public_key.raw_bytes());
     Ok(OctetString::new(digest.get(..20).unwrap_or_default())?)
+}
+
+/// RFC 5280 §4.2.1.2 method 1: SHA-1 of the value of the subjectPublicKey BIT STRING (the
+/// 18013-5 profiles, Annex B Tables B.1 and B.3).
+fn key_identifier_sha1(spki: &SubjectPublicKeyInfoOwned) -> Result<OctetString, Error> {
+    let digest = Sha1::digest(spki.subject_public_key.raw_bytes());
+    Ok(OctetString::new(digest.as_slice())?)
+}
+
+/// The certificate's subjectKeyIdentifier, if it has one that decodes.
+fn subject_key_identifier(cert: &Certificate) -> Option<OctetString> {
+    find_extension(cert, ID_CE_SUBJECT_KEY_IDENTIFIER)
+        .and_then(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+        .map(|ski| ski.0)
+}
+
+/// The first extension `oid` of `cert`.
+fn find_extension(cert: &Certificate, oid: ObjectIdentifier) -> Option<&Extension> {
+    cert.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == oid)
+}
+
+fn ia5(s: &str, what: &'static str) -> Result<Ia5String, Error> {
+    Ia5String::new(s).map_err(|_| CertificateError::BadInput(what).into())
 }
 
 fn ext<T: Encode>(value: &T, oid: ObjectIdentifier, critical: bool) -> Result<Extension, Error> {
