@@ -950,25 +950,7 @@ mod tests {
 
     #[test]
     fn profiles_carry_their_extensions() {
-        let mut rng = ChaCha20Rng::seed_from_u64(5);
-        let iaca = iaca_root(
-            &mut rng,
-            "KR IACA",
-            "KR",
-            "https://id.example.kr",
-            T0,
-            T0 + YEAR,
-        )
-        .unwrap();
-        let ms = issue(
-            &iaca,
-            &mut rng,
-            "KR mdoc signer",
-            T0,
-            T0 + YEAR,
-            CertUsage::MdocSigner,
-        )
-        .unwrap();
+        let (iaca, ms) = iaca_chain(5);
         let ids = |c: &Certificate| -> Vec<(String, bool)> {
             c.tbs_certificate
                 .extensions
@@ -1019,5 +1001,404 @@ mod tests {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    const IAN: &str = "https://id.example.kr";
+    const CRL_URL: &str = "https://id.example.kr/crl/iaca.crl";
+    const DAY: u64 = 86_400;
+
+    fn iaca_params() -> IacaParams<'static> {
+        IacaParams {
+            cn: "KR IACA",
+            country: "KR",
+            issuer_alt_uri: IAN,
+            crl_uri: CRL_URL,
+            not_before: T0,
+            not_after: T0 + 20 * YEAR,
+        }
+    }
+
+    /// An IACA with a CRL distribution point and an mdoc signer valid 457 days.
+    fn iaca_chain(seed: u64) -> (CertifiedKey, CertifiedKey) {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let iaca = iaca_root_with(&mut rng, &iaca_params()).unwrap();
+        let ms = issue(
+            &iaca,
+            &mut rng,
+            "KR mdoc signer",
+            T0,
+            T0 + MDOC_SIGNER_MAX_VALIDITY,
+            CertUsage::MdocSigner,
+        )
+        .unwrap();
+        (iaca, ms)
+    }
+
+    /// The certificate decoded afresh from its DER encoding with x509-cert.
+    fn reparsed(c: &CertifiedKey) -> Certificate {
+        Certificate::from_der(&c.cert_der()).unwrap()
+    }
+
+    fn extension(c: &Certificate, oid: ObjectIdentifier) -> &Extension {
+        find_extension(c, oid).unwrap_or_else(|| panic!("no extension {oid}"))
+    }
+
+    fn oids_and_criticality(c: &Certificate) -> Vec<(ObjectIdentifier, bool)> {
+        c.tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .map(|e| (e.extn_id, e.critical))
+            .collect()
+    }
+
+    fn sha1_of_key(c: &Certificate) -> Vec<u8> {
+        Sha1::digest(c.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes())
+            .to_vec()
+    }
+
+    fn ski_of(c: &Certificate) -> Vec<u8> {
+        let e = extension(c, ID_CE_SUBJECT_KEY_IDENTIFIER);
+        SubjectKeyIdentifier::from_der(e.extn_value.as_bytes())
+            .unwrap()
+            .0
+            .as_bytes()
+            .to_vec()
+    }
+
+    fn aki_of(c: &Certificate) -> Vec<u8> {
+        let e = extension(c, ID_CE_AUTHORITY_KEY_IDENTIFIER);
+        let aki = AuthorityKeyIdentifier::from_der(e.extn_value.as_bytes()).unwrap();
+        assert!(aki.authority_cert_issuer.is_none() && aki.authority_cert_serial_number.is_none());
+        aki.key_identifier.unwrap().as_bytes().to_vec()
+    }
+
+    fn crl_uris(c: &Certificate) -> Vec<String> {
+        let e = extension(c, ID_CE_CRL_DISTRIBUTION_POINTS);
+        let points = CrlDistributionPoints::from_der(e.extn_value.as_bytes()).unwrap();
+        points
+            .0
+            .iter()
+            .map(|p| {
+                // 18013-5 Table B.1: neither reasons nor cRLIssuer.
+                assert!(p.reasons.is_none() && p.crl_issuer.is_none());
+                match &p.distribution_point {
+                    Some(DistributionPointName::FullName(names)) => match names.as_slice() {
+                        [GeneralName::UniformResourceIdentifier(u)] => u.to_string(),
+                        other => panic!("{other:?}"),
+                    },
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn validity_secs(c: &Certificate) -> u64 {
+        let v = &c.tbs_certificate.validity;
+        v.not_after.to_unix_duration().as_secs() - v.not_before.to_unix_duration().as_secs()
+    }
+
+    #[test]
+    fn iaca_follows_18013_5_table_b1() {
+        let (iaca, _) = iaca_chain(5);
+        let c = reparsed(&iaca);
+        assert_eq!(c.tbs_certificate.version, Version::V3);
+        assert_eq!(
+            oids_and_criticality(&c),
+            vec![
+                (ID_CE_BASIC_CONSTRAINTS, true),
+                (ID_CE_KEY_USAGE, true),
+                (ID_CE_SUBJECT_KEY_IDENTIFIER, false),
+                (ID_CE_ISSUER_ALT_NAME, false),
+                (ID_CE_CRL_DISTRIBUTION_POINTS, false),
+            ]
+        );
+        let bc = BasicConstraints::from_der(
+            extension(&c, ID_CE_BASIC_CONSTRAINTS).extn_value.as_bytes(),
+        )
+        .unwrap();
+        assert!(bc.ca);
+        assert_eq!(bc.path_len_constraint, Some(0));
+        let ku = KeyUsage::from_der(extension(&c, ID_CE_KEY_USAGE).extn_value.as_bytes()).unwrap();
+        assert_eq!(ku.0, KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+        // RFC 5280 §4.2.1.2 method 1.
+        assert_eq!(ski_of(&c), sha1_of_key(&c));
+        assert_eq!(ski_of(&c).len(), 20);
+        let ian =
+            IssuerAltName::from_der(extension(&c, ID_CE_ISSUER_ALT_NAME).extn_value.as_bytes())
+                .unwrap();
+        assert!(
+            matches!(ian.0.as_slice(), [GeneralName::UniformResourceIdentifier(u)] if u.to_string() == IAN)
+        );
+        assert_eq!(crl_uris(&c), vec![CRL_URL.to_owned()]);
+        assert!(validity_secs(&c) <= IACA_MAX_VALIDITY);
+        assert_eq!(c.tbs_certificate.subject, c.tbs_certificate.issuer);
+        verify_issued_by(&c, &c, T0 + 1).unwrap();
+    }
+
+    #[test]
+    fn mdoc_signer_follows_18013_5_table_b3() {
+        let (iaca, ms) = iaca_chain(5);
+        let root = reparsed(&iaca);
+        let c = reparsed(&ms);
+        assert_eq!(
+            oids_and_criticality(&c),
+            vec![
+                (ID_CE_AUTHORITY_KEY_IDENTIFIER, false),
+                (ID_CE_SUBJECT_KEY_IDENTIFIER, false),
+                (ID_CE_KEY_USAGE, true),
+                (ID_CE_EXT_KEY_USAGE, true),
+                (ID_CE_ISSUER_ALT_NAME, false),
+                (ID_CE_CRL_DISTRIBUTION_POINTS, false),
+            ]
+        );
+        assert_eq!(ski_of(&c), sha1_of_key(&c));
+        assert_eq!(aki_of(&c), ski_of(&root));
+        assert_eq!(aki_of(&c), sha1_of_key(&root));
+        let ku = KeyUsage::from_der(extension(&c, ID_CE_KEY_USAGE).extn_value.as_bytes()).unwrap();
+        assert_eq!(ku.0, der::flagset::FlagSet::from(KeyUsages::DigitalSignature));
+        let eku =
+            ExtendedKeyUsage::from_der(extension(&c, ID_CE_EXT_KEY_USAGE).extn_value.as_bytes())
+                .unwrap();
+        assert_eq!(eku.0, vec![ID_MDL_KP_MDL_DS]);
+        // The issuerAltName is a copy of the IACA's; the CRL is the IACA's.
+        assert_eq!(
+            extension(&c, ID_CE_ISSUER_ALT_NAME).extn_value,
+            extension(&root, ID_CE_ISSUER_ALT_NAME).extn_value
+        );
+        assert_eq!(crl_uris(&c), vec![CRL_URL.to_owned()]);
+        assert!(find_extension(&c, ID_CE_BASIC_CONSTRAINTS).is_none());
+        assert!(validity_secs(&c) <= MDOC_SIGNER_MAX_VALIDITY);
+        assert_eq!(country_of(&c.tbs_certificate.subject), Some("KR".to_owned()));
+        verify_issued_by(&c, &root, T0 + 1).unwrap();
+    }
+
+    #[test]
+    fn the_9303_profiles_keep_their_sha256_key_identifiers_and_extension_sets() {
+        let (csca, ds) = chain(1);
+        let (csca, ds) = (reparsed(&csca), reparsed(&ds));
+        assert_eq!(
+            oids_and_criticality(&csca),
+            vec![
+                (ID_CE_BASIC_CONSTRAINTS, true),
+                (ID_CE_KEY_USAGE, true),
+                (ID_CE_SUBJECT_KEY_IDENTIFIER, false),
+            ]
+        );
+        assert_eq!(
+            oids_and_criticality(&ds),
+            vec![
+                (ID_CE_AUTHORITY_KEY_IDENTIFIER, false),
+                (ID_CE_SUBJECT_KEY_IDENTIFIER, false),
+                (ID_CE_KEY_USAGE, true),
+            ]
+        );
+        let sha256_of_key = |c: &Certificate| {
+            let spk = &c.tbs_certificate.subject_public_key_info.subject_public_key;
+            crate::crypto::sha256(spk.raw_bytes())[..20].to_vec()
+        };
+        assert_eq!(ski_of(&csca), sha256_of_key(&csca));
+        assert_eq!(ski_of(&ds), sha256_of_key(&ds));
+        assert_eq!(aki_of(&ds), ski_of(&csca));
+    }
+
+    #[test]
+    fn the_old_iaca_root_has_sha1_identifiers_but_no_crl_point() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let iaca = iaca_root(&mut rng, "KR IACA", "KR", IAN, T0, T0 + YEAR).unwrap();
+        let ms = issue(&iaca, &mut rng, "s", T0, T0 + DAY, CertUsage::MdocSigner).unwrap();
+        assert_eq!(ski_of(iaca.cert()), sha1_of_key(iaca.cert()));
+        assert!(find_extension(iaca.cert(), ID_CE_CRL_DISTRIBUTION_POINTS).is_none());
+        assert!(find_extension(ms.cert(), ID_CE_CRL_DISTRIBUTION_POINTS).is_none());
+        assert!(find_extension(ms.cert(), ID_CE_ISSUER_ALT_NAME).is_some());
+        assert_eq!(aki_of(ms.cert()), ski_of(iaca.cert()));
+    }
+
+    #[test]
+    fn an_iaca_valid_longer_than_20_years_or_with_a_non_ia5_url_is_refused() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let long = IacaParams {
+            not_after: T0 + IACA_MAX_VALIDITY + 1,
+            ..iaca_params()
+        };
+        assert_eq!(
+            iaca_root_with(&mut rng, &long).unwrap_err(),
+            Error::Certificate(CertificateError::BadInput(
+                "IACA valid longer than 20 years"
+            ))
+        );
+        let bad_url = IacaParams {
+            crl_uri: "https://예.kr/crl",
+            ..iaca_params()
+        };
+        assert!(matches!(
+            iaca_root_with(&mut rng, &bad_url),
+            Err(Error::Certificate(CertificateError::BadInput(_)))
+        ));
+        let exact = IacaParams {
+            not_after: T0 + IACA_MAX_VALIDITY,
+            ..iaca_params()
+        };
+        iaca_root_with(&mut rng, &exact).unwrap();
+    }
+
+    fn daily_crl(iaca: &CertifiedKey, revoked: &[Revoked]) -> Vec<u8> {
+        sign_crl(
+            iaca,
+            &CrlParams {
+                crl_number: 7,
+                this_update: T0,
+                next_update: T0 + DAY,
+                revoked,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_crl_is_v2_signed_by_the_iaca_with_aki_and_crl_number() {
+        let (iaca, _) = iaca_chain(5);
+        let der = daily_crl(&iaca, &[]);
+        let crl = verify_crl(&der, iaca.cert(), T0 + 1).unwrap();
+        let tbs = &crl.tbs_cert_list;
+        assert_eq!(tbs.version, Version::V2);
+        assert_eq!(crl.signature_algorithm.oid, ECDSA_WITH_SHA_256);
+        assert!(crl.signature_algorithm.parameters.is_none());
+        assert_eq!(tbs.issuer, iaca.cert().tbs_certificate.subject);
+        assert_eq!(tbs.this_update.to_unix_duration().as_secs(), T0);
+        assert_eq!(
+            tbs.next_update.unwrap().to_unix_duration().as_secs(),
+            T0 + DAY
+        );
+        assert!(tbs.revoked_certificates.is_none());
+        let exts = tbs.crl_extensions.as_ref().unwrap();
+        assert_eq!(
+            exts.iter().map(|e| (e.extn_id, e.critical)).collect::<Vec<_>>(),
+            vec![
+                (ID_CE_AUTHORITY_KEY_IDENTIFIER, false),
+                (ID_CE_CRL_NUMBER, false)
+            ]
+        );
+        let aki = AuthorityKeyIdentifier::from_der(exts[0].extn_value.as_bytes()).unwrap();
+        assert_eq!(aki.key_identifier.unwrap().as_bytes(), ski_of(iaca.cert()));
+        let number = CrlNumber::from_der(exts[1].extn_value.as_bytes()).unwrap();
+        assert_eq!(number.0.as_bytes(), &[7]);
+        // Deterministic: the same inputs give the same bytes.
+        assert_eq!(daily_crl(&iaca, &[]), der);
+    }
+
+    #[test]
+    fn a_crl_lists_what_it_revokes() {
+        let (iaca, ms) = iaca_chain(5);
+        let (_, other) = iaca_chain(6);
+        let revoked = [Revoked {
+            serial: ms.cert().tbs_certificate.serial_number.clone(),
+            revoked_at: T0 - DAY,
+        }];
+        let crl = verify_crl(&daily_crl(&iaca, &revoked), iaca.cert(), T0).unwrap();
+        assert!(crl_revokes(&crl, ms.cert()));
+        assert!(!crl_revokes(&crl, other.cert()));
+        let entry = &crl.tbs_cert_list.revoked_certificates.as_ref().unwrap()[0];
+        assert_eq!(entry.revocation_date.to_unix_duration().as_secs(), T0 - DAY);
+        let empty = verify_crl(&daily_crl(&iaca, &[]), iaca.cert(), T0).unwrap();
+        assert!(!crl_revokes(&empty, ms.cert()));
+    }
+
+    #[test]
+    fn a_crl_is_refused_when_stale_early_forged_or_from_another_issuer() {
+        let (iaca, ms) = iaca_chain(5);
+        let der = daily_crl(&iaca, &[]);
+        assert_eq!(
+            verify_crl(&der, iaca.cert(), T0 + DAY + 1).unwrap_err(),
+            Error::Certificate(CertificateError::StaleCrl {
+                next_update: T0 + DAY,
+                now: T0 + DAY + 1
+            })
+        );
+        assert!(matches!(
+            verify_crl(&der, iaca.cert(), T0 - 1),
+            Err(Error::Certificate(CertificateError::NotYetValid { .. }))
+        ));
+        verify_crl(&der, iaca.cert(), T0 + DAY).unwrap();
+        // The same name and another key: the signature fails.
+        let mut rng = ChaCha20Rng::seed_from_u64(99);
+        let twin = iaca_root_with(&mut rng, &iaca_params()).unwrap();
+        assert_eq!(
+            verify_crl(&der, twin.cert(), T0).unwrap_err(),
+            Error::Certificate(CertificateError::Signature)
+        );
+        // A signer is not the CRL's issuer, and cannot sign one.
+        assert_eq!(
+            verify_crl(&der, ms.cert(), T0).unwrap_err(),
+            Error::Certificate(CertificateError::IssuerNameMismatch)
+        );
+        let params = CrlParams {
+            crl_number: 1,
+            this_update: T0,
+            next_update: T0 + DAY,
+            revoked: &[],
+        };
+        assert_eq!(
+            sign_crl(&ms, &params).unwrap_err(),
+            Error::Certificate(CertificateError::KeyUsage)
+        );
+        // A flipped bit in the signed part; trailing bytes; a truncated encoding.
+        let mut flipped = der.clone();
+        let at = flipped.len() / 3;
+        flipped[at] ^= 1;
+        assert!(verify_crl(&flipped, iaca.cert(), T0).is_err());
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(verify_crl(&trailing, iaca.cert(), T0).is_err());
+        assert!(verify_crl(&der[..der.len() - 1], iaca.cert(), T0).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn verify_crl_never_panics_on_arbitrary_bytes(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)
+        ) {
+            let (iaca, _) = iaca_chain(5);
+            proptest::prop_assert!(verify_crl(&bytes, iaca.cert(), T0).is_err());
+        }
+    }
+
+    #[test]
+    fn openssl_accepts_the_iaca_chain_with_its_crl_and_sees_it_go_stale() {
+        let (iaca, ms) = iaca_chain(4);
+        let crl = daily_crl(&iaca, &[]);
+        let crl_pem = der::pem::encode_string("X509 CRL", der::pem::LineEnding::LF, &crl).unwrap();
+        let dir = std::env::temp_dir().join(format!("midsim-pki-crl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("iaca.pem"), iaca.cert_pem()).unwrap();
+        std::fs::write(dir.join("ds.pem"), ms.cert_pem()).unwrap();
+        std::fs::write(dir.join("iaca.crl.pem"), crl_pem).unwrap();
+        let verify_at = |t: u64| {
+            std::process::Command::new("openssl")
+                .args(["verify", "-attime", &t.to_string(), "-crl_check"])
+                .arg("-CAfile")
+                .arg(dir.join("iaca.pem"))
+                .arg("-CRLfile")
+                .arg(dir.join("iaca.crl.pem"))
+                .arg(dir.join("ds.pem"))
+                .output()
+                .expect("openssl must be installed for this test")
+        };
+        let ok = verify_at(T0 + 3600);
+        let stale = verify_at(T0 + 2 * DAY);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            ok.status.success(),
+            "openssl verify: {}{}",
+            String::from_utf8_lossy(&ok.stdout),
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(!stale.status.success());
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&stale.stdout),
+            String::from_utf8_lossy(&stale.stderr)
+        );
+        assert!(said.contains("CRL has expired"), "{said}");
     }
 }

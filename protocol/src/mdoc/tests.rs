@@ -351,3 +351,76 @@ proptest! {
         }
     }
 }
+
+/// An mdoc signed at `signed` by a signer valid for `window` (notBefore, notAfter) under
+/// the fixture's root; the MSO is valid three years from `signed`.
+fn signed_by_short_lived_signer(f: &Fixture, window: (i64, i64), signed: i64) -> IssuerSigned {
+    let mut rng = ChaCha20Rng::seed_from_u64(41);
+    let signer = pki::issue(
+        &f.root,
+        &mut rng,
+        "short-lived mdoc signer",
+        window.0 as u64,
+        window.1 as u64,
+        CertUsage::MdocSigner,
+    )
+    .unwrap();
+    let params = IssueParams {
+        doc_type: DOC_TYPE,
+        device_key: f.device.verifying_key(),
+        validity: Validity {
+            signed,
+            valid_from: signed,
+            valid_until: signed + 3 * YEAR,
+        },
+        status: None,
+    };
+    issue(&mut rng, &signer, &params, &f.claims.to_elements()).unwrap()
+}
+
+#[test]
+fn an_mdoc_from_a_rotated_out_signer_verifies_while_its_mso_is_valid() {
+    // The signer's certificate (457 days) has expired at `now`, but it was valid when it
+    // signed, and the root is valid at `now`.
+    let f = fixture(1);
+    let doc = signed_by_short_lived_signer(&f, (NOW, NOW + 457 * 86_400), NOW + 10);
+    let later = NOW + 2 * YEAR;
+    let v = doc.verify(&roots(&f), DOC_TYPE, later).unwrap();
+    assert_eq!(v.validity.signed, NOW + 10);
+}
+
+#[test]
+fn an_mso_signed_outside_its_signers_window_is_untrusted() {
+    let f = fixture(1);
+    let window = (NOW, NOW + 457 * 86_400);
+    let after = signed_by_short_lived_signer(&f, window, window.1 + 1);
+    assert!(matches!(
+        after.verify(&roots(&f), DOC_TYPE, window.1 + 2),
+        Err(Error::Mdoc(MdocError::UntrustedSigner(
+            pki::CertificateError::Expired { .. }
+        )))
+    ));
+    let before = signed_by_short_lived_signer(&f, window, NOW - 1);
+    assert!(matches!(
+        before.verify(&roots(&f), DOC_TYPE, NOW),
+        Err(Error::Mdoc(MdocError::UntrustedSigner(
+            pki::CertificateError::NotYetValid { .. }
+        )))
+    ));
+}
+
+#[test]
+fn an_expired_root_is_untrusted_even_for_an_mso_still_valid() {
+    // The fixture's root ends at NOW + 10 years; an MSO signed a year before that is still
+    // valid after it, but its root is not.
+    let f = fixture(1);
+    let root_end = NOW + 10 * YEAR;
+    let doc = signed_by_short_lived_signer(&f, (root_end - YEAR, root_end), root_end - YEAR);
+    doc.verify(&roots(&f), DOC_TYPE, root_end).unwrap();
+    assert!(matches!(
+        doc.verify(&roots(&f), DOC_TYPE, root_end + 1),
+        Err(Error::Mdoc(MdocError::UntrustedSigner(
+            pki::CertificateError::Expired { .. }
+        )))
+    ));
+}
