@@ -718,8 +718,8 @@ impl IssuerSigned {
         let mut last = None;
         let mut trusted = false;
         for root in roots {
-            let checked =
-                pki::check_validity(root, now_u).and_then(|()| pki::verify_signed_by(&signer, root));
+            let checked = pki::check_validity(root, now_u)
+                .and_then(|()| pki::verify_signed_by(&signer, root));
             match checked {
                 Ok(()) => {
                     trusted = true;

@@ -49,8 +49,8 @@ use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::crl::CrlDistributionPoints;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, IssuerAltName,
-    KeyUsage, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, CrlNumber, ExtendedKeyUsage, IssuerAltName, KeyUsage,
+    SubjectKeyIdentifier,
 };
 use x509_cert::ext::Extension;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
@@ -1053,8 +1053,13 @@ mod tests {
     }
 
     fn sha1_of_key(c: &Certificate) -> Vec<u8> {
-        Sha1::digest(c.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes())
-            .to_vec()
+        Sha1::digest(
+            c.tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .to_vec()
     }
 
     fn ski_of(c: &Certificate) -> Vec<u8> {
@@ -1156,7 +1161,10 @@ mod tests {
         assert_eq!(aki_of(&c), ski_of(&root));
         assert_eq!(aki_of(&c), sha1_of_key(&root));
         let ku = KeyUsage::from_der(extension(&c, ID_CE_KEY_USAGE).extn_value.as_bytes()).unwrap();
-        assert_eq!(ku.0, der::flagset::FlagSet::from(KeyUsages::DigitalSignature));
+        assert_eq!(
+            ku.0,
+            der::flagset::FlagSet::from(KeyUsages::DigitalSignature)
+        );
         let eku =
             ExtendedKeyUsage::from_der(extension(&c, ID_CE_EXT_KEY_USAGE).extn_value.as_bytes())
                 .unwrap();
@@ -1169,7 +1177,10 @@ mod tests {
         assert_eq!(crl_uris(&c), vec![CRL_URL.to_owned()]);
         assert!(find_extension(&c, ID_CE_BASIC_CONSTRAINTS).is_none());
         assert!(validity_secs(&c) <= MDOC_SIGNER_MAX_VALIDITY);
-        assert_eq!(country_of(&c.tbs_certificate.subject), Some("KR".to_owned()));
+        assert_eq!(
+            country_of(&c.tbs_certificate.subject),
+            Some("KR".to_owned())
+        );
         verify_issued_by(&c, &root, T0 + 1).unwrap();
     }
 
@@ -1273,7 +1284,9 @@ mod tests {
         assert!(tbs.revoked_certificates.is_none());
         let exts = tbs.crl_extensions.as_ref().unwrap();
         assert_eq!(
-            exts.iter().map(|e| (e.extn_id, e.critical)).collect::<Vec<_>>(),
+            exts.iter()
+                .map(|e| (e.extn_id, e.critical))
+                .collect::<Vec<_>>(),
             vec![
                 (ID_CE_AUTHORITY_KEY_IDENTIFIER, false),
                 (ID_CE_CRL_NUMBER, false)
