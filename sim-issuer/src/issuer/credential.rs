@@ -105,7 +105,7 @@ impl Issuer {
         };
         let doc = mdoc::issue(
             &mut self.rng,
-            &self.pki.mdoc_signer,
+            self.pki.mdoc_signer_at(now),
             &params,
             &claims.to_elements(),
         )?;

@@ -16,7 +16,7 @@
 //! - Durability: allocation and revocation happen inside the journaled calls (credential,
 //!   lost card, lost phone), so replaying the journal into a fresh core rebuilds the same
 //!   lists bit for bit; they need no journal entries of their own.
-//! - Tokens ([`Issuer::status_list_token`]): signed with the mdoc signer (its certificate
+//! - Tokens ([`Issuer::status_list_token`]): signed with the mdoc signer current at `iat` (its certificate
 //!   in x5chain, so the IACA root verifies it), `iat` = the time of signing, `exp` = `iat +`
 //!   [`STATUS_LIST_LIFETIME`] (24 h) and `ttl` = [`STATUS_LIST_TTL`] (1 h): a relying party
 //!   checks again hourly (§13.7), and a copy never outlives a day. The signed token is kept
@@ -180,7 +180,7 @@ impl Issuer {
             exp: Some(now.saturating_add(STATUS_LIST_LIFETIME)),
             ttl: Some(STATUS_LIST_TTL),
         };
-        let bytes = status_list::sign(&self.pki.mdoc_signer, &claims, &state.list)?;
+        let bytes = status_list::sign(self.pki.mdoc_signer_at(now), &claims, &state.list)?;
         state.token = Some(SignedToken {
             version: state.version,
             iat: now,
