@@ -9,6 +9,7 @@
 //! | `POST /credential` (`Authorization: Bearer`) | [`CredentialRequest`] | [`CredentialResponse`](protocol::oid4vci::CredentialResponse) |
 //! | `GET /status`, `GET /status/{document_number}` | | [`StatusEntry`] list, [`CredentialStatus`] |
 //! | `GET /status-lists/{id}` | | the Status List Token of list `id`, CWT bytes, `Content-Type: application/statuslist+cwt` ([`Issuer::status_list_token`]) |
+//! | `GET /crl/iaca.crl` | | the IACA's CRL, DER, `Content-Type: application/pkix-crl` ([`IssuerPki::crl`](crate::pki::IssuerPki::crl)): the URL the IACA and mdoc signer certificates name in cRLDistributionPoints |
 //! | `POST /desk/offer` | [`DeskOfferBody`] | [`DeskOfferAnswer`] with the QR as base64 PNG |
 //! | `POST /desk/ic-card` | [`ResidentBody`] | [`IcCardAnswer`] |
 //! | `POST /report/card-lost` | [`ResidentBody`] | 204 |
@@ -17,8 +18,9 @@
 //! Every `POST` that changes state needs an `Idempotency-Key` header. Every error is a JSON
 //! [`ErrorResponse`] with a 4xx status: 400 malformed or refused grant, 401 bad token, 403
 //! refused by a rollout rule, 404 unknown, 409 idempotency key reused, 415/422 never (a body
-//! that is not the expected JSON is a 400 `invalid_request`). The one answer that is not
-//! JSON is a Status List Token (draft-ietf-oauth-status-list §8.2: the raw CWT).
+//! that is not the expected JSON is a 400 `invalid_request`). The two answers that are not
+//! JSON are a Status List Token (draft-ietf-oauth-status-list §8.2: the raw CWT) and the
+//! CRL (RFC 5280 §4.2.1.13: DER).
 //!
 //! The shell reads the time from the [`Clock`] in its state, so tests pin it. It holds the
 //! core inside its persistence shell ([`DurableIssuer`]); a state-changing call runs on a
@@ -38,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::durable::DurableIssuer;
 use crate::issuer::{CredentialStatus, InPersonCheck, Issuer, StatusEntry};
+use crate::pki;
 use crate::registry::ResidentId;
 use crate::{Error, UnixTime};
 
@@ -146,6 +149,7 @@ pub fn app(state: AppState) -> Router {
         .route("/status", get(status_list))
         .route("/status/{document_number}", get(status))
         .route("/status-lists/{id}", get(status_list_token))
+        .route(pki::CRL_PATH, get(iaca_crl))
         .route("/desk/offer", post(desk_offer))
         .route("/desk/ic-card", post(desk_ic_card))
         .route("/report/card-lost", post(card_lost))
@@ -317,6 +321,17 @@ async fn status_list_token(State(s): State<AppState>, Path(id): Path<String>) ->
             cwt,
         )
             .into_response(),
+        Err(e) => from_error(&e),
+    }
+}
+
+/// `GET /crl/iaca.crl`: the IACA's CRL of today (UTC). Signed on each request from the core's
+/// PKI (one ECDSA signature, no state), so no journal entry and no blocking pool.
+async fn iaca_crl(State(s): State<AppState>) -> Response {
+    let now = (s.clock)();
+    let crl = lock(&s.issuer).core().pki().crl(now);
+    match crl {
+        Ok(der) => ([(header::CONTENT_TYPE, pki::CRL_MEDIA_TYPE)], der).into_response(),
         Err(e) => from_error(&e),
     }
 }

@@ -564,3 +564,59 @@ async fn the_status_list_named_in_the_mso_is_served_as_a_cwt_and_shows_the_revoc
         assert_eq!(e.error, ErrorCode::NotFound);
     }
 }
+
+#[tokio::test]
+async fn the_crl_the_certificates_name_is_served_as_der_signed_by_the_iaca() {
+    use protocol::pki;
+    use x509_cert::der::oid::AssociatedOid;
+    use x509_cert::der::Decode;
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    use x509_cert::ext::pkix::CrlDistributionPoints;
+    let app = router();
+    // router()'s issuer is deterministic: the same seed and time give the same IACA.
+    let issuer = Issuer::new(
+        1,
+        IssuerConfig::default(),
+        Policy::default_rollout(),
+        NOW - 86_400,
+    )
+    .unwrap();
+    let iaca = issuer.pki().iaca.cert().clone();
+    // The URL in the IACA's cRLDistributionPoints, and the path it has on this server.
+    let ext = iaca
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == CrlDistributionPoints::OID)
+        .unwrap();
+    let points = CrlDistributionPoints::from_der(ext.extn_value.as_bytes()).unwrap();
+    let url = match &points.0[0].distribution_point {
+        Some(DistributionPointName::FullName(names)) => match &names[0] {
+            GeneralName::UniformResourceIdentifier(u) => u.to_string(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let path = url.strip_prefix("https://issuer.midsim.invalid").unwrap();
+    assert_eq!(path, "/crl/iaca.crl");
+    let (st, ct, der) = get_raw(&app, path).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/pkix-crl");
+    let crl = pki::verify_crl(&der, &iaca, NOW as u64).unwrap();
+    let tbs = &crl.tbs_cert_list;
+    let this_update = tbs.this_update.to_unix_duration().as_secs() as i64;
+    let next_update = tbs.next_update.unwrap().to_unix_duration().as_secs() as i64;
+    assert!(this_update <= NOW && NOW < next_update);
+    assert_eq!(next_update - this_update, 86_400);
+    assert_eq!(der, issuer.pki().crl(NOW).unwrap());
+    // Not signed by another issuer's IACA.
+    let other = Issuer::new(
+        2,
+        IssuerConfig::default(),
+        Policy::default_rollout(),
+        NOW - 86_400,
+    )
+    .unwrap();
+    assert!(pki::verify_crl(&der, other.pki().iaca.cert(), NOW as u64).is_err());
+}
