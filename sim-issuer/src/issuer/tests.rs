@@ -949,3 +949,19 @@ fn a_full_list_is_followed_by_a_new_one() {
             .is_err()
     );
 }
+
+#[test]
+fn an_mdoc_is_signed_by_the_signer_of_its_year_and_one_from_before_a_rotation_still_verifies() {
+    let mut i = issuer();
+    let later = now() + 2 * YEAR_SECONDS;
+    let first = qr_issue(&mut i, "a", PHONE, &device(1), now());
+    let second = qr_issue(&mut i, "b", "010-2222-3333", &device(2), later);
+    let v1 = decode(&i, &first, later);
+    let v2 = decode(&i, &second, later);
+    assert_eq!(&v1.signer, i.pki().mdoc_signer_at(now()).cert());
+    assert_eq!(&v2.signer, i.pki().mdoc_signer_at(later).cert());
+    assert_ne!(v1.signer, v2.signer);
+    // The first signer's certificate has expired by `later`; the MSO it signed has not.
+    assert!(protocol::pki::check_validity(&v1.signer, later as u64).is_err());
+    assert!(later < v1.validity.valid_until);
+}
