@@ -28,13 +28,17 @@ fn issued() -> Issued {
     // here span 2024..2040 whatever day the test runs.
     let nb = 1_704_067_200; // 2024-01-01
     let na = 2_208_988_800; // 2040-01-01
-    let root = pki::iaca_root(
+                            // The Annex B IACA profile (with its CRL point, which the signer copies).
+    let root = pki::iaca_root_with(
         &mut rng,
-        "Mock MOIS IACA",
-        "KR",
-        "https://example.invalid/iaca",
-        nb,
-        na,
+        &pki::IacaParams {
+            cn: "Mock MOIS IACA",
+            country: "KR",
+            issuer_alt_uri: "https://example.invalid/iaca",
+            crl_uri: "https://example.invalid/crl/iaca.crl",
+            not_before: nb,
+            not_after: na,
+        },
     )
     .unwrap();
     let signer = pki::issue(
