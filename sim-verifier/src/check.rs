@@ -10,7 +10,7 @@ use protocol::status_list::{self, StatusListCache};
 use protocol::Error;
 use x509_cert::Certificate;
 
-use crate::verifier::Sent;
+use crate::verifier::{Evidence, Sent};
 use crate::{Refusal, VerifierConfig};
 
 /// Seconds a failed status-list fetch is remembered, so that a VP is refused
@@ -29,6 +29,7 @@ pub(crate) enum Checked {
     Accepted {
         elements: BTreeMap<String, Value>,
         issuer: String,
+        evidence: Evidence,
     },
     Refused(Refusal),
     NeedStatusList(String),
@@ -139,8 +140,15 @@ fn run(
     if let Some(missing) = requested.iter().find(|e| !elements.contains_key(**e)) {
         return Err(Refusal::MissingElement((*missing).to_owned()));
     }
+    let transcript = transcript
+        .to_cbor()
+        .map_err(|e| Refusal::Malformed(format!("session transcript: {e}")))?;
     Ok(Checked::Accepted {
         elements,
         issuer: issuer.id.clone(),
+        evidence: Evidence {
+            device_response: plain,
+            session_transcript: transcript,
+        },
     })
 }

@@ -23,6 +23,6 @@ mod verifier;
 
 pub use kind::{RpKind, UnknownKind};
 pub use verifier::{
-    Counters, Endpoint, Event, Handled, Presentation, Refusal, TrustedIssuer, Verifier,
+    Counters, Endpoint, Event, Evidence, Handled, Presentation, Refusal, TrustedIssuer, Verifier,
     VerifierConfig, DEFAULT_TIMEOUT_SECS,
 };

@@ -197,6 +197,20 @@ pub struct Presentation {
     pub elements: BTreeMap<String, Value>,
     /// The issuer (its `allowIssuerList` identifier).
     pub issuer: String,
+    /// What the verifier checked, for an audit trail or an independent re-check.
+    pub evidence: Evidence,
+}
+
+/// The bytes an accepted presentation was checked on: anyone holding them and the IACA
+/// roots can verify the presentation again (ISO/IEC 18013-5 §9.1.2 and §9.1.3) with any
+/// implementation, as `tests/verifier/independent.rs` does with isomdl and pymdoccbor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The DeviceResponse as decrypted from `vp.data`, CBOR.
+    pub device_response: Vec<u8>,
+    /// The SessionTranscript the device signature was checked against, CBOR
+    /// ([`protocol::mdoc::device::SessionTranscript::mip`]).
+    pub session_transcript: Vec<u8>,
 }
 
 /// What a request amounted to.
@@ -557,7 +571,11 @@ impl Verifier {
                 }
                 self.refuse(trxcode, r)
             }
-            Checked::Accepted { elements, issuer } => {
+            Checked::Accepted {
+                elements,
+                issuer,
+                evidence,
+            } => {
                 let nonce = sent.nonce.clone();
                 self.used_nonces.insert(nonce.clone());
                 if let Some(t) = self.txns.get_mut(&trxcode) {
@@ -570,6 +588,7 @@ impl Verifier {
                         trxcode,
                         elements,
                         issuer,
+                        evidence,
                     }),
                 }
             }

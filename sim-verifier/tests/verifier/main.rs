@@ -2,6 +2,7 @@
 //! is issued by the desk's QR route, then presented at each kind of relying party; every
 //! negative is refused with its code or reason.
 
+mod independent;
 mod negatives;
 mod sequences;
 
@@ -37,11 +38,16 @@ pub(crate) struct World {
 }
 
 pub(crate) fn world() -> World {
+    world_at(APRIL)
+}
+
+/// The world with its issuer created 400 days before `now` and the mobile ID issued at `now`.
+pub(crate) fn world_at(now: i64) -> World {
     let mut issuer = Issuer::new(
         5,
         IssuerConfig::default(),
         Policy::default_rollout(),
-        APRIL - 400 * 86_400,
+        now - 400 * 86_400,
     )
     .unwrap();
     issuer
@@ -70,7 +76,7 @@ pub(crate) fn world() -> World {
                 presented_rrn: RRN.parse().unwrap(),
                 face_matches: true,
             },
-            APRIL,
+            now,
         )
         .unwrap();
     let png = sim_issuer::qr::offer_qr_png(&offer.reference_uri).unwrap();
@@ -87,7 +93,7 @@ pub(crate) fn world() -> World {
     let mut events = vec![IssueEvent::Start];
     while !events.is_empty() {
         for e in std::mem::take(&mut events) {
-            flow.handle(e, APRIL as u64, &mut rng, &mut keystore);
+            flow.handle(e, now as u64, &mut rng, &mut keystore);
         }
         while let Some(out) = flow.poll() {
             match out {
@@ -102,7 +108,7 @@ pub(crate) fn world() -> World {
                     request,
                 } => events.push(IssueEvent::Issuer(
                     issuer
-                        .serve(&idempotency_key, &request, APRIL)
+                        .serve(&idempotency_key, &request, now)
                         .unwrap_or_else(|e| sim_issuer::phone_api::error_reply(&e)),
                 )),
                 IssueOutput::Issued(m) => wallet.store(*m, &mut keystore),
